@@ -1,0 +1,94 @@
+#pragma once
+// The few LibTorch API differences between Debian's 1.13 (CPU) and PyTorch 2.x (CUDA),
+// in one place. Include only from .cpp files that already use torch.
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <optional>
+
+#define CELLWRIGHT_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace cw::compat {
+
+// softmax(q·kᵀ/√d + mask)·v over the last two dims. `attnMask`: bool (true = attend) or an
+// additive float mask broadcastable to [..., Lq, Lk]. Fused kernel on torch >= 2.0.
+inline torch::Tensor scaledDotProductAttention(const torch::Tensor& q, const torch::Tensor& k,
+                                               const torch::Tensor& v,
+                                               const std::optional<torch::Tensor>& attnMask = std::nullopt,
+                                               double dropout = 0.0, bool isCausal = false) {
+#if CELLWRIGHT_TORCH_AT_LEAST(2, 0)
+  c10::optional<torch::Tensor> mask;
+  if (attnMask) mask = *attnMask;
+  return at::scaled_dot_product_attention(q, k, v, mask, dropout, isCausal);
+#else
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  auto scores = torch::matmul(q, k.transpose(-2, -1)) * scale;
+  if (isCausal) {
+    auto causal = torch::ones({q.size(-2), k.size(-2)}, q.options().dtype(torch::kBool)).tril();
+    scores = scores.masked_fill(causal.logical_not(), -std::numeric_limits<float>::infinity());
+  }
+  if (attnMask) {
+    if (attnMask->scalar_type() == torch::kBool)
+      scores = scores.masked_fill(attnMask->logical_not(), -std::numeric_limits<float>::infinity());
+    else
+      scores = scores + *attnMask;
+  }
+  auto weights = torch::softmax(scores, -1);
+  if (dropout > 0.0) weights = torch::dropout(weights, dropout, /*train=*/true);
+  return torch::matmul(weights, v);
+#endif
+}
+
+// RAII autocast region (mixed precision) for one device type; a no-op when disabled.
+class AutocastGuard {
+ public:
+  AutocastGuard(torch::DeviceType device, torch::ScalarType dtype, bool enabled) : device_(device), enabled_(enabled) {
+    if (!enabled_) return;
+#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
+    previousEnabled_ = at::autocast::is_autocast_enabled(device_);
+    previousDtype_ = at::autocast::get_autocast_dtype(device_);
+    at::autocast::set_autocast_dtype(device_, dtype);
+    at::autocast::set_autocast_enabled(device_, true);
+#else
+    if (device_ == torch::kCUDA) {
+      previousEnabled_ = at::autocast::is_enabled();
+      previousDtype_ = at::autocast::get_autocast_gpu_dtype();
+      at::autocast::set_autocast_gpu_dtype(dtype);
+      at::autocast::set_enabled(true);
+    } else {
+      previousEnabled_ = at::autocast::is_cpu_enabled();
+      previousDtype_ = at::autocast::get_autocast_cpu_dtype();
+      at::autocast::set_autocast_cpu_dtype(dtype);
+      at::autocast::set_cpu_enabled(true);
+    }
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~AutocastGuard() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_enabled(device_, previousEnabled_);
+    at::autocast::set_autocast_dtype(device_, previousDtype_);
+#else
+    if (device_ == torch::kCUDA) {
+      at::autocast::set_enabled(previousEnabled_);
+      at::autocast::set_autocast_gpu_dtype(previousDtype_);
+    } else {
+      at::autocast::set_cpu_enabled(previousEnabled_);
+      at::autocast::set_autocast_cpu_dtype(previousDtype_);
+    }
+#endif
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  torch::DeviceType device_;
+  bool enabled_;
+  bool previousEnabled_ = false;
+  torch::ScalarType previousDtype_ = torch::kFloat;
+};
+
+}  // namespace cw::compat

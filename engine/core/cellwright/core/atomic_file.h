@@ -1,0 +1,20 @@
+#pragma once
+// Output files are written atomically: into a temporary sibling, then renamed over the
+// target, so a crash or a cancel never leaves a half-written result behind.
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace cw {
+
+// Calls `write(tmpPath)` and renames tmpPath to `target` on success; removes tmpPath and
+// rethrows on failure.
+void writeAtomically(const std::filesystem::path& target,
+                     const std::function<void(const std::filesystem::path& tmpPath)>& write);
+
+// Writes a whole text file atomically.
+void writeTextAtomically(const std::filesystem::path& target, const std::string& text);
+
+std::string readTextFile(const std::filesystem::path& path);
+
+}  // namespace cw
