@@ -8,6 +8,8 @@ find_package(Torch REQUIRED)
 add_library(cellwright_torch_deps INTERFACE)
 target_link_libraries(cellwright_torch_deps INTERFACE ${TORCH_LIBRARIES})
 separate_arguments(_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+# The libstdc++ ABI flag must match across all our code, not only torch users.
+add_compile_options(${_torch_flags})
 target_compile_options(cellwright_torch_deps INTERFACE ${_torch_flags})
 add_library(cellwright::torch ALIAS cellwright_torch_deps)
 if(TARGET torch_cuda OR CUDA_FOUND OR CAFFE2_USE_CUDA)
@@ -82,6 +84,14 @@ if(CELLWRIGHT_WITH_HNSWLIB)
 endif()
 
 # --- Tests.
+# On machines whose prebuilt GoogleTest was compiled with another libstdc++ ABI than torch
+# (PyTorch wheels), build it from Debian's googletest sources instead.
+set(CELLWRIGHT_GTEST_SOURCE_DIR "" CACHE PATH "Build GoogleTest from this source tree")
 if(CELLWRIGHT_BUILD_TESTS)
-  find_package(GTest REQUIRED)
+  if(CELLWRIGHT_GTEST_SOURCE_DIR)
+    set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+    add_subdirectory(${CELLWRIGHT_GTEST_SOURCE_DIR} ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
+  else()
+    find_package(GTest REQUIRED)
+  endif()
 endif()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the engine, plugins and cellwright-cli against PyTorch's CUDA LibTorch on the GPU
+# machine (Ubuntu, no Qt/VTK/igraph), runs `doctor --json` and the engine's unit tests.
+# Header-only Debian packages it lacks travel as .debs in .debs/ (nlohmann-json, googletest
+# sources, hnswlib) and are unpacked under /tmp/cwdeps.
+#   bench/gpu-build.sh [extra cmake args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+results="${OUT:-bench/results}"
+mkdir -p "$results"
+deps=/tmp/cwdeps
+if compgen -G ".debs/*.deb" >/dev/null; then
+  for f in .debs/*.deb; do dpkg -x "$f" "$deps"; done
+fi
+torch_prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+python3 -c 'import torch;print("python torch", torch.__version__, "cuda", torch.version.cuda, "cxx11abi", torch._C._GLIBCXX_USE_CXX11_ABI)'
+gtest_src=""
+[ -d "$deps/usr/src/googletest" ] && gtest_src="-DCELLWRIGHT_GTEST_SOURCE_DIR=$deps/usr/src/googletest"
+hnsw=""
+[ -d "$deps/usr/include/hnswlib" ] && hnsw="-DHNSWLIB_INCLUDE_DIR=$deps/usr/include"
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCELLWRIGHT_GUI=OFF -DCELLWRIGHT_WERROR=ON \
+  -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -Dnlohmann_json_DIR="$deps/usr/share/cmake/nlohmann_json" \
+  -DCMAKE_CUDA_ARCHITECTURES=90 $gtest_src $hnsw "$@" 2>&1 | tee "$results/gpu-configure.log" | tail -5
+time cmake --build build-gpu -j"$(nproc)" 2>&1 | tail -20
+build-gpu/app/cellwright-cli doctor --json | tee "$results/doctor-gpu.json"
+ctest --test-dir build-gpu -L unit -j8 --output-on-failure 2>&1 | tail -25 | tee "$results/gpu-ctest.log"
