@@ -86,10 +86,10 @@ std::string computeDeviceSummary() {
   if (torch::cuda::is_available()) {
 #ifdef CELLWRIGHT_HAS_CUDA
     const auto* props = at::cuda::getDeviceProperties(0);
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "%s (%.1f GiB)", props->name,
+    char memory[32];
+    std::snprintf(memory, sizeof memory, "%.1f GiB",
                   static_cast<double>(props->totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
-    return buf;
+    return std::string(props->name) + " (" + memory + ")";
 #else
     return "CUDA";
 #endif
