@@ -498,6 +498,13 @@ Handle writeBools(hid_t location, const std::string& name, const std::vector<int
                     layout);
 }
 
+Handle writeScalarBool(hid_t location, const std::string& name, bool value) {
+  Hdf5Lock lock(hdf5Mutex());
+  Handle type = boolType();
+  int8_t v = value ? 1 : 0;
+  return writeTyped(location, name, type.get(), type.get(), &v, {}, {});
+}
+
 Handle createExtendible(hid_t location, const std::string& name, hid_t memType, int64_t chunkElements,
                         bool compress) {
   Hdf5Lock lock(hdf5Mutex());

@@ -93,6 +93,7 @@ Handle writeArray(hid_t location, const std::string& name, hid_t memType, const 
 Handle writeStrings(hid_t location, const std::string& name, const std::vector<std::string>& values,
                     const WriteLayout& layout = {});
 Handle writeScalarString(hid_t location, const std::string& name, const std::string& value);
+Handle writeScalarBool(hid_t location, const std::string& name, bool value);
 Handle writeBools(hid_t location, const std::string& name, const std::vector<int8_t>& values,
                   const WriteLayout& layout = {});
 // An extendible 1-D dataset for streaming writes.
