@@ -19,7 +19,11 @@ JobsPanel::JobsPanel(JobQueue* queue, QWidget* parent) : QWidget(parent), queue_
   tree_->setObjectName(QStringLiteral("jobsTree"));
   tree_->setHeaderLabels({tr("Job"), tr("State"), tr("Progress"), QString()});
   tree_->setRootIsDecorated(false);
+  tree_->header()->setStretchLastSection(false);
   tree_->header()->setSectionResizeMode(TitleColumn, QHeaderView::Stretch);
+  tree_->header()->setSectionResizeMode(StateColumn, QHeaderView::ResizeToContents);
+  tree_->header()->setSectionResizeMode(CancelColumn, QHeaderView::ResizeToContents);
+  tree_->setColumnWidth(ProgressColumn, 200);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(tree_);

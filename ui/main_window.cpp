@@ -44,6 +44,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   cellTable_->setObjectName(QStringLiteral("cellTable"));
   cellTable_->setModel(obsProxy_);
   cellTable_->setSortingEnabled(true);
+  cellTable_->sortByColumn(-1, Qt::AscendingOrder);  // file order until the user sorts
   auto* layout = new QVBoxLayout(central);
   layout->addWidget(filterEdit_);
   layout->addWidget(cellTable_);
@@ -87,6 +88,7 @@ void MainWindow::buildDocks() {
   auto* logDock = dock(tr("Log"), QStringLiteral("logDock"), logPanel_, Qt::BottomDockWidgetArea);
   tabifyDockWidget(jobsDock, logDock);
   jobsDock->raise();
+  resizeDocks({jobsDock}, {180}, Qt::Vertical);
 }
 
 void MainWindow::buildMenus() {
