@@ -107,3 +107,28 @@ TEST(CliIo, BadUsageExitsTwo) {
   EXPECT_EQ(runCli({"convert", shared("seurat_pbmc_small_80.h5ad"), "out.csv"}).exitCode, 2);
   EXPECT_EQ(runCli({"info", shared("seurat_pbmc_small_80.h5ad"), "--orientation", "sideways"}).exitCode, 2);
 }
+
+TEST(CliIo, SimulateWritesLabelledCountsThatInfoReads) {
+  const auto dir = scratch("simulate");
+  const std::string out = (dir / "sim.h5ad").string();
+  auto run = runCli({"simulate", "--cells", "300", "--genes", "400", "--types", "4", "--batches", "3", "--seed", "5",
+                     "-o", out});
+  ASSERT_EQ(run.exitCode, 0) << run.err;
+  auto info = runCli({"info", out, "--json"});
+  ASSERT_EQ(info.exitCode, 0) << info.err;
+  auto j = json::parse(info.out);
+  EXPECT_EQ(j["n_obs"], 300);
+  EXPECT_EQ(j["n_vars"], 400);
+  EXPECT_EQ(j["counts_source"], "X");
+  EXPECT_EQ(j["obs"]["cell_type"]["kind"], "categorical");
+  EXPECT_EQ(j["obs"]["cell_type"]["n_categories"], 4);
+  EXPECT_EQ(j["obs"]["batch"]["n_categories"], 3);
+  // Same seed, same file content.
+  const std::string again = (dir / "again.h5ad").string();
+  ASSERT_EQ(runCli({"simulate", "--cells", "300", "--genes", "400", "--types", "4", "--batches", "3", "--seed", "5",
+                    "-o", again}).exitCode, 0);
+  EXPECT_EQ(json::parse(runCli({"info", again, "--json"}).out)["nnz"], j["nnz"]);
+  EXPECT_EQ(runCli({"simulate", "--cells", "10", "--types", "0", "-o", out}).exitCode, 2);
+  EXPECT_EQ(runCli({"simulate", "--cells", "10"}).exitCode, 2);  // no output
+  fs::remove_all(dir);
+}
