@@ -21,8 +21,17 @@ void CsrMatrix::validate(const std::string& what) const {
   if (indptr.back() != static_cast<int64_t>(data.size()))
     fail("indptr ends at " + std::to_string(indptr.back()) + " but " + std::to_string(data.size()) +
          " values are stored");
-  for (int32_t c : indices)
-    if (c < 0 || c >= cols) fail("column index " + std::to_string(c) + " outside 0.." + std::to_string(cols - 1));
+  // Min/max first (a vectorised pass); the offending index is looked up only on failure.
+  int32_t lo = 0, hi = 0;
+  if (!indices.empty()) {
+    lo = hi = indices.front();
+    for (int32_t c : indices) {
+      lo = std::min(lo, c);
+      hi = std::max(hi, c);
+    }
+  }
+  if (lo < 0 || hi >= cols)
+    fail("column index " + std::to_string(lo < 0 ? lo : hi) + " outside 0.." + std::to_string(cols - 1));
 }
 
 CsrMatrix CsrMatrix::selectRows(const std::vector<int64_t>& rowIndices) const {
@@ -211,8 +220,23 @@ Dataset Dataset::selectObs(const std::vector<int64_t>& rowIndices) const {
 }
 
 bool looksLikeCounts(const CsrMatrix& matrix) {
-  for (float v : matrix.data)
-    if (!(v >= 0.0f) || v != std::floor(v)) return false;
+  // Branch-free blocks so the compiler vectorises (std::floor would be a libm call per value):
+  // a float of 2^23 or more is always whole; below that, truncation must give it back.
+  const float* v = matrix.data.data();
+  const size_t n = matrix.data.size();
+  constexpr float kAllWhole = 8388608.0f;
+  for (size_t start = 0; start < n; start += 4096) {
+    const size_t end = std::min(n, start + 4096);
+    int bad = 0;
+    for (size_t i = start; i < end; ++i) {
+      const float x = v[i];
+      const bool inRange = (x >= 0.0f) & (x < kAllWhole);
+      const float small = inRange ? x : 0.0f;
+      const bool whole = (x >= kAllWhole) | (static_cast<float>(static_cast<int32_t>(small)) == x);
+      bad |= static_cast<int>(!((x >= 0.0f) & whole));
+    }
+    if (bad) return false;
+  }
   return true;
 }
 

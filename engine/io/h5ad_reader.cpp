@@ -8,6 +8,7 @@
 #include "cellwright/core/errors.h"
 #include "cellwright/io/hdf5_lock.h"
 #include "format_readers.h"
+#include "h5ad_read_parts.h"
 #include "hdf5_file.h"
 
 namespace cw::io {
@@ -468,6 +469,10 @@ Dataset readH5adFile(const std::filesystem::path& path, const ReadOptions& optio
   }
   if (feedback) feedback->setProgress(1.0, "read");
   return d;
+}
+
+DataFrame readH5adDataFrame(hid_t file, const std::string& path, Warnings& warnings) {
+  return readDataFrame(file, path, warnings);
 }
 
 }  // namespace cw::io

@@ -6,10 +6,11 @@
 #include "cellwright/core/errors.h"
 #include "cellwright/io/hdf5_lock.h"
 #include "cellwright/io/readers.h"
+#include "h5ad_write_parts.h"
 #include "hdf5_file.h"
 
 namespace cw::io {
-namespace {
+namespace h5ad {
 
 using h5::Handle;
 
@@ -181,6 +182,10 @@ void writeUns(hid_t parent, const std::string& name, const UnsNode& node, const 
   }
 }
 
+}  // namespace h5ad
+
+namespace {
+
 void checkShapes(const Dataset& d) {
   d.X.validate("X");
   if (static_cast<int64_t>(d.obs.size()) != d.nObs() || static_cast<int64_t>(d.var.size()) != d.nVars())
@@ -194,6 +199,9 @@ void checkShapes(const Dataset& d) {
 }
 
 }  // namespace
+
+using namespace h5ad;
+using h5::Handle;
 
 void writeH5ad(const Dataset& dataset, const std::filesystem::path& path, const WriteOptions& options,
                Feedback* feedback) {

@@ -296,6 +296,15 @@ Handle openDataset(hid_t location, const std::string& path) {
   return Handle(id);
 }
 
+Handle openDatasetCached(hid_t location, const std::string& path, size_t cacheBytes) {
+  Hdf5Lock lock(hdf5Mutex());
+  Handle access(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Pset_chunk_cache(access.get(), 12421, cacheBytes, 1.0);
+  hid_t id = H5Dopen2(location, path.c_str(), access.get());
+  if (id < 0) fail("the file has no dataset '" + path + "' where one was expected (corrupt file?)");
+  return Handle(id);
+}
+
 std::vector<std::string> childNames(hid_t group) {
   Hdf5Lock lock(hdf5Mutex());
   std::vector<std::string> names;

@@ -49,6 +49,8 @@ bool isGroup(hid_t location, const std::string& path);
 bool isDataset(hid_t location, const std::string& path);
 Handle openGroup(hid_t location, const std::string& path);
 Handle openDataset(hid_t location, const std::string& path);
+// With a larger chunk cache, for repeated partial reads of compressed datasets.
+Handle openDatasetCached(hid_t location, const std::string& path, size_t cacheBytes);
 std::vector<std::string> childNames(hid_t group);  // in creation/name order as HDF5 lists them
 
 std::string objectName(hid_t object);  // "/obs/cell_type" for messages

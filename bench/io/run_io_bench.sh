@@ -1,0 +1,67 @@
+#!/bin/bash
+# Side-by-side I/O benchmark: Cellwright vs Debian's anndata on the same files, same run.
+#   bench/io/run_io_bench.sh BUILD_DIR [CELLS] [GENES] [WORKDIR]
+# Defaults: the issue's 200,000 cells x 20,000 genes (about 1,600 non-zeros per cell, from
+# the simulator), written uncompressed as anndata does by default, and a gzip copy written by
+# anndata. Results: bench/results/io_bench.json (one JSON line per measurement) and a
+# summary table in bench/results/io_bench.md.
+set -euo pipefail
+BUILD=${1:?build dir}
+CELLS=${2:-200000}
+GENES=${3:-20000}
+WORK=${4:-$(mktemp -d)}
+HERE=$(cd "$(dirname "$0")" && pwd)
+RESULTS="$HERE/../results"
+BENCH="$BUILD/bench/io/bench_io"
+PY="/usr/bin/python3 $HERE/anndata_bench.py"
+mkdir -p "$RESULTS" "$WORK"
+OUT="$RESULTS/io_bench.json"
+: > "$OUT"
+log() { echo "$1" | tee -a "$OUT"; }
+
+plain="$WORK/bench_${CELLS}x${GENES}.h5ad"
+gz="$WORK/bench_${CELLS}x${GENES}_gzip.h5ad"
+log "$("$BENCH" simulate "$plain" "$CELLS" "$GENES")"
+# anndata rewrites it, so the input is anndata's own default layout (uncompressed) ...
+$PY write "$plain" "$plain.anndata.h5ad" > /dev/null
+mv "$plain.anndata.h5ad" "$plain"
+# ... and its gzip layout.
+$PY write "$plain" "$gz" gzip > /dev/null
+
+for f in "$plain" "$gz"; do
+  cat "$f" > /dev/null  # both tools read from the page cache
+  for i in 1 2; do
+    log "$($PY read "$f" | sed "s|}|, \"file\": \"$(basename "$f")\"}|")"
+    log "$("$BENCH" read "$f" | sed "s|}|, \"file\": \"$(basename "$f")\"}|")"
+  done
+done
+for i in 1 2; do
+  log "$($PY write "$plain" "$WORK/out_anndata.h5ad" | sed "s|}|, \"file\": \"$(basename "$plain")\"}|")"
+  log "$("$BENCH" write "$plain" "$WORK/out_cw.h5ad" | sed "s|}|, \"file\": \"$(basename "$plain")\"}|")"
+done
+log "$($PY backed "$plain" 10000 | sed "s|}|, \"file\": \"$(basename "$plain")\"}|")"
+log "$("$BENCH" backed "$plain" 10000 | sed "s|}|, \"file\": \"$(basename "$plain")\"}|")"
+
+/usr/bin/python3 - "$OUT" "$RESULTS/io_bench.md" "$CELLS" "$GENES" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+best = {}
+for r in rows:
+    if r["mode"] == "simulate":
+        continue
+    key = (r["mode"], r.get("file", ""), "anndata" if r["tool"].startswith("anndata") else "cellwright")
+    if key not in best or r["seconds"] < best[key]["seconds"]:
+        best[key] = r
+lines = ["# I/O benchmark: %s cells x %s genes" % (sys.argv[3], sys.argv[4]), "",
+         "| step | file | anndata s | cellwright s | time ratio | anndata peak MB | cellwright peak MB |",
+         "|---|---|---|---|---|---|---|"]
+for (mode, f, tool) in sorted(best):
+    if tool != "anndata":
+        continue
+    a, c = best[(mode, f, "anndata")], best.get((mode, f, "cellwright"))
+    if c:
+        lines.append("| %s | %s | %.2f | %.2f | %.2f | %.0f | %.0f |" % (mode, f, a["seconds"], c["seconds"],
+                     c["seconds"] / a["seconds"], a["peak_rss_mb"], c["peak_rss_mb"]))
+open(sys.argv[2], "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
