@@ -8,7 +8,7 @@
 #include "cellwright/preprocess/hvg.h"
 #include "cellwright/preprocess/normalize.h"
 #include "fixture_csv.h"
-#include "h5ad_counts.h"
+#include "cellwright/io/readers.h"
 
 namespace cw::preprocess {
 namespace {
@@ -19,7 +19,11 @@ const std::string kFixtures = std::string(CELLWRIGHT_TEST_DATA_DIR) + "/preproce
 CsrMatrix loadOrSkip(const std::string& file) {
   const std::string path = kShared + "/" + file;
   if (!std::filesystem::exists(path)) return {};
-  return test::readH5adCsr(path);
+  return io::readDataset(path).dataset.X;
+}
+
+std::vector<int32_t> batchCodes(const std::string& file) {
+  return io::readDataset(kShared + "/" + file).dataset.obs.at("batch").codes;
 }
 
 CsrMatrix logNormalised(CsrMatrix m) {
@@ -101,7 +105,7 @@ TEST(HvgReference, SeuratWithStudyBatches) {
   const auto t = test::readCsvGz(kFixtures + "pbmc2study_hvg_seurat_batch.csv.gz");
   HvgOptions o;
   o.nTopGenes = 1000;
-  o.batches = test::readH5adCategoryCodes(kShared + "/" + file, "batch");
+  o.batches = batchCodes(file);
   const HvgResult r = highlyVariableGenes(logNormalised(std::move(counts)), o);
   EXPECT_EQ(r.nBatches, 2);
   EXPECT_GE(overlap(r.highlyVariable, t.numbers("highly_variable")), 0.99);
@@ -120,7 +124,7 @@ TEST(HvgReference, SeuratV3WithStudyBatches) {
   HvgOptions o;
   o.flavor = HvgFlavor::SeuratV3;
   o.nTopGenes = 1000;
-  o.batches = test::readH5adCategoryCodes(kShared + "/" + file, "batch");
+  o.batches = batchCodes(file);
   const HvgResult r = highlyVariableGenes(counts, o);
   EXPECT_GE(overlap(r.highlyVariable, t.numbers("highly_variable")), 0.99);
   expectClose(r.variancesNorm, t.numbers("variances_norm"), 5e-2, "variances_norm");
