@@ -177,19 +177,29 @@ CellPatchCell planCellPatch(const CellValues& cell, const CellPatchOptions& o, u
     const int64_t zerosAvailable = o.nGenes - n;
     const int64_t nZero = std::min({nHeld / 2, o.maxDecoderGenes - nHeld, zerosAvailable});
     std::vector<int32_t> zeros;
-    if (nZero > 0) {
+    auto expressed = [&](int32_t g) { return std::binary_search(cell.genes.begin(), cell.genes.end(), g); };
+    if (nZero > 0 && zerosAvailable >= 4 * nZero) {
+      // Mostly zeros: draw genes and reject expressed or repeated ones (no O(nGenes) scan).
+      thread_local std::vector<uint8_t> taken;  // per-thread scratch, cleared after use
+      if (taken.size() < static_cast<size_t>(o.nGenes)) taken.resize(static_cast<size_t>(o.nGenes), 0);
+      for (int32_t g : cell.genes) taken[g] = 1;
+      while (static_cast<int64_t>(zeros.size()) < nZero) {
+        const auto g = static_cast<int32_t>(rng.below(static_cast<uint64_t>(o.nGenes)));
+        if (taken[g]) continue;
+        taken[g] = 1;
+        zeros.push_back(g);
+      }
+      for (int32_t g : cell.genes) taken[g] = 0;
+      for (int32_t g : zeros) taken[g] = 0;
+    } else if (nZero > 0) {
       std::vector<int32_t> candidates;
       candidates.reserve(zerosAvailable);
-      size_t k = 0;
-      for (int32_t g = 0; g < o.nGenes; ++g) {
-        while (k < cell.genes.size() && cell.genes[k] < g) ++k;
-        if (k < cell.genes.size() && cell.genes[k] == g) continue;
-        candidates.push_back(g);
-      }
+      for (int32_t g = 0; g < o.nGenes; ++g)
+        if (!expressed(g)) candidates.push_back(g);
       for (int64_t i : sampleWithoutReplacement(rng, static_cast<int64_t>(candidates.size()), nZero))
         zeros.push_back(candidates[i]);
-      std::sort(zeros.begin(), zeros.end());
     }
+    std::sort(zeros.begin(), zeros.end());
     for (int32_t g : zeros) {
       out.decoderGenes.push_back(g);
       out.decoderTargets.push_back(0.0f);
