@@ -148,6 +148,9 @@ PreprocessResult preprocessDataset(Dataset& d, const PreprocessOptions& o, Feedb
       if (std::find(h.batches.begin(), h.batches.end(), -1) != h.batches.end())
         throw Error("some cells have no value in the batch column '" + o.batchKey + "'");
     }
+    if (o.hvgFlavor != HvgFlavor::SeuratV3 && !o.log1p && !o.assumeNormalized)
+      r.warnings.push_back(std::string("the ") + hvgFlavorName(o.hvgFlavor) +
+                           " flavour expects log1p data; without log1p its dispersions are not scanpy's");
     if (o.hvgFlavor == HvgFlavor::SeuratV3 && !haveCounts)
       throw Error("seurat_v3 highly variable genes need raw counts, and none were found");
     const HvgResult hv = highlyVariableGenes(o.hvgFlavor == HvgFlavor::SeuratV3 ? d.layers.at("counts") : d.X, h, feedback);
