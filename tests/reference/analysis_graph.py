@@ -7,6 +7,7 @@ Writes tests/data/analysis/graph_reference.json:
   pca        700 × 10 input (normalise to 1e4, log1p, sklearn PCA; rounded to 1e-6: it is the input)
   labels     obs['cell_type'] codes
   connectivities  umap-learn's fuzzy_simplicial_set (n_neighbors 15, exact neighbours) as CSR
+  paga_*     scanpy's PAGA v1.2 connectivities and spanning tree for obs['cell_type'] (re-implemented)
   umap_a, umap_b  find_ab_params(spread 1, min_dist 0.5)
   umap_trustworthiness  sklearn trustworthiness (k = 15) of umap-learn's embedding
                         (min_dist 0.5, spread 1, 500 epochs, spectral init, random_state 0)
@@ -52,8 +53,42 @@ for seed in range(5):
     mods.append(g.modularity(part.membership, weights="weight"))
     ncl.append(len(set(part.membership)))
 
+# PAGA connectivities as scanpy 1.9's _compute_connectivities_v1_2 / _get_connectivities_tree_v1_2.
+from scipy.sparse.csgraph import minimum_spanning_tree
+codes = a.obs["cell_type"].cat.codes.values
+ones = conn.copy()
+ones.data = np.ones(len(ones.data))
+src, dst = ones.nonzero()
+gd = ig.Graph(n=ones.shape[0], edges=list(zip(src.tolist(), dst.tolist())), directed=True)
+gd.es["weight"] = ones.data.tolist()
+vc = ig.VertexClustering(gd, membership=codes.tolist())
+ns = vc.sizes()
+n_cells = sum(ns)
+es_inner_cluster = [vc.subgraph(i).ecount() for i in range(len(ns))]
+cg = vc.cluster_graph(combine_edges="sum")
+k_groups = len(ns)
+inter_es = np.zeros((k_groups, k_groups))
+for e in cg.es:
+    inter_es[e.source, e.target] += e["weight"]
+inter_es = sparse.csr_matrix(inter_es)
+es = np.array(es_inner_cluster) + inter_es.sum(axis=1).A1
+inter_es = inter_es + inter_es.T
+paga_conn = inter_es.copy().tolil()
+coo = inter_es.tocoo()
+for i, j, v in zip(coo.row, coo.col, coo.data):
+    expected_random_null = (es[i] * ns[j] + es[j] * ns[i]) / (n_cells - 1)
+    scaled = v / expected_random_null if expected_random_null != 0 else 1
+    paga_conn[i, j] = min(scaled, 1)
+paga_conn = paga_conn.tocsr()
+inverse = paga_conn.copy()
+inverse.data = 1.0 / inverse.data
+tree = minimum_spanning_tree(inverse)
+tree_edges = sorted([sorted([int(i), int(j)]) for i, j in zip(*tree.nonzero())])
+
 ab = umap.umap_.find_ab_params(1.0, 0.5)
 out = {
+    "paga_groups": list(a.obs["cell_type"].cat.categories), "paga_connectivities": paga_conn.toarray().tolist(),
+    "paga_tree": tree_edges,
     "umap_a": float(ab[0]), "umap_b": float(ab[1]),
     "pca": pcs.tolist(),
     "labels": a.obs["cell_type"].cat.codes.tolist(),

@@ -1,10 +1,13 @@
 // Neighbour graph, UMAP and Leiden against umap-learn / leidenalg on pbmc68k_reduced's PCA.
 #include <cmath>
+#include <algorithm>
 #include <map>
 
 #include <gtest/gtest.h>
 
+#include "cellwright/analysis/leiden.h"
 #include "cellwright/analysis/neighbors.h"
+#include "cellwright/analysis/paga.h"
 #include "cellwright/analysis/umap.h"
 #include "cellwright/core/errors.h"
 #include "test_helpers.h"
@@ -95,4 +98,81 @@ TEST(Umap, CancelStopsTheLayout) {
 TEST(Umap, TrustworthinessOfTheDataItselfIsOne) {
   const cw::DenseMatrix x = denseFromJson(graphFixture()["pca"]);
   EXPECT_NEAR(trustworthiness(x, x, 15), 1.0, 1e-12);
+}
+
+TEST(Leiden, ModularityWithinOnePercentOfLeidenalg) {
+  const auto& f = graphFixture();
+  if (!igraphAvailable()) {
+    EXPECT_THROW(leiden(pbmcNeighbors().connectivities), cw::NotAvailable);
+    return;
+  }
+  const LeidenResult r = leiden(pbmcNeighbors().connectivities);
+  const double theirs = f["leiden_modularity"].get<double>();
+  EXPECT_NEAR(r.modularity, theirs, 0.01 * theirs);
+  EXPECT_NEAR(modularity(pbmcNeighbors().connectivities, r.membership), r.modularity, 1e-12);
+  EXPECT_GT(r.nClusters, 5);
+  // Cluster 0 is the largest.
+  std::map<int32_t, int> sizes;
+  for (int32_t m : r.membership) ++sizes[m];
+  for (const auto& [c, size] : sizes) EXPECT_LE(size, sizes[0]);
+  // Higher resolution, more clusters.
+  LeidenOptions fine;
+  fine.resolution = 3.0;
+  EXPECT_GT(leiden(pbmcNeighbors().connectivities, fine).nClusters, r.nClusters);
+}
+
+TEST(Leiden, HandComputedModularity) {
+  // Two triangles joined by one edge, all weights 1: m = 7, each side has 3 inner edges and
+  // degree sum 7 -> Q = 2 (3/7 - (7/14)^2) = 6/7 - 1/2.
+  cw::CsrMatrix g;
+  g.rows = g.cols = 6;
+  const std::vector<std::pair<int, int>> edges{{0, 1}, {0, 2}, {1, 2}, {3, 4}, {3, 5}, {4, 5}, {2, 3}};
+  std::vector<std::vector<int>> adj(6);
+  for (auto [a, b] : edges) {
+    adj[a].push_back(b);
+    adj[b].push_back(a);
+  }
+  g.indptr = {0};
+  for (auto& row : adj) {
+    std::sort(row.begin(), row.end());
+    for (int c : row) {
+      g.indices.push_back(c);
+      g.data.push_back(1.0f);
+    }
+    g.indptr.push_back(static_cast<int64_t>(g.data.size()));
+  }
+  EXPECT_NEAR(modularity(g, {0, 0, 0, 1, 1, 1}), 6.0 / 7.0 - 0.5, 1e-12);
+  if (igraphAvailable()) {
+    const auto r = leiden(g);
+    EXPECT_EQ(r.nClusters, 2);
+    EXPECT_NEAR(r.modularity, 6.0 / 7.0 - 0.5, 1e-12);
+  }
+}
+
+TEST(Paga, MatchesScanpyV12) {
+  const auto& f = graphFixture();
+  const auto codes = f["labels"].get<std::vector<int32_t>>();
+  const auto names = f["paga_groups"].get<std::vector<std::string>>();
+  const PagaResult r = paga(pbmcNeighbors().connectivities, codes, names);
+  const auto expected = f["paga_connectivities"];
+  for (size_t i = 0; i < names.size(); ++i)
+    for (size_t j = 0; j < names.size(); ++j)
+      EXPECT_NEAR(r.connectivities[i][j], expected[i][j].get<double>(), 1e-9) << i << "," << j;
+  // Capped values tie, so several trees are minimal: compare the total cost and the shape.
+  auto cost = [&](const std::vector<std::pair<int, int>>& tree) {
+    double c = 0;
+    for (auto [i, j] : tree) c += 1.0 / expected[i][j].get<double>();
+    return c;
+  };
+  std::vector<std::pair<int, int>> scipyTree;
+  for (const auto& e : f["paga_tree"]) scipyTree.emplace_back(e[0].get<int>(), e[1].get<int>());
+  ASSERT_EQ(r.tree.size(), names.size() - 1);
+  EXPECT_NEAR(cost(r.tree), cost(scipyTree), 1e-9);
+  if (igraphAvailable()) {
+    EXPECT_EQ(r.positions.rows, static_cast<int64_t>(names.size()));
+    for (double v : r.positions.values) EXPECT_TRUE(std::isfinite(v));
+  }
+  const auto json = pagaToJson(r);
+  EXPECT_EQ(json["tree"].size(), names.size() - 1);
+  EXPECT_EQ(json["groups"][0], names[0]);
 }
