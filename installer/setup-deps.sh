@@ -34,7 +34,7 @@ if [ "$want_gui" = 1 ]; then
   )
 fi
 if [ "$want_reference" = 1 ]; then
-  packages+=(python3-sklearn umap-learn python3-leidenalg python3-skmisc python3-scipy python3-pandas)
+  packages+=(python3-sklearn umap-learn python3-leidenalg python3-skmisc python3-scipy python3-pandas python3-hnswlib)
 fi
 
 missing=()

@@ -141,19 +141,34 @@ ClassificationResult classificationMetrics(const std::vector<int>& truth, const 
                                            const DenseMatrix& probabilities, const ClassificationOptions& options) {
   ClassificationResult r = classificationMetrics(truth, predicted, options);
   const size_t k = options.labels.size();
-  if (probabilities.rows != static_cast<int64_t>(truth.size()) || probabilities.cols != static_cast<int64_t>(k))
-    throw Error("the probability matrix has " + std::to_string(probabilities.rows) + " x " +
-                std::to_string(probabilities.cols) + " entries, expected " + std::to_string(truth.size()) + " cells x " +
-                std::to_string(k) + " classes");
+  std::vector<int> columnOf = options.probabilityColumn;
+  if (columnOf.empty())
+    for (size_t c = 0; c < k; ++c) columnOf.push_back(static_cast<int>(c));
+  if (columnOf.size() != k) throw Error("one probability column per label expected");
+  if (probabilities.rows != static_cast<int64_t>(truth.size()))
+    throw Error("the probability matrix has " + std::to_string(probabilities.rows) + " rows for " +
+                std::to_string(truth.size()) + " cells");
+  for (int column : columnOf)
+    if (column >= probabilities.cols || column < -1)
+      throw Error("the probability matrix has " + std::to_string(probabilities.cols) + " columns, fewer than the classes");
   r.hasProbabilities = true;
   std::vector<uint8_t> positive(truth.size());
   std::vector<double> scores(truth.size());
   double aucSum = 0;
   int aucCount = 0;
   for (size_t c = 0; c < k; ++c) {
+    if (columnOf[c] < 0) {
+      RocCurve none;
+      none.auc = kNaN;
+      r.roc.push_back(none);
+      PrecisionRecallCurve nonePr;
+      nonePr.averagePrecision = kNaN;
+      r.pr.push_back(nonePr);
+      continue;
+    }
     for (size_t i = 0; i < truth.size(); ++i) {
       positive[i] = truth[i] == static_cast<int>(c);
-      scores[i] = probabilities.at(static_cast<int64_t>(i), static_cast<int64_t>(c));
+      scores[i] = probabilities.at(static_cast<int64_t>(i), columnOf[c]);
     }
     r.roc.push_back(rocCurve(positive, scores));
     r.pr.push_back(precisionRecallCurve(positive, scores));

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "cellwright/analysis/grouping.h"
 #include "cellwright/core/errors.h"
 #include "parallel.h"
 
@@ -215,24 +216,9 @@ DeComparison rankGenes(const CsrMatrix& matrix, const std::vector<int64_t>& grou
 std::vector<DeComparison> rankGenesGroups(const Dataset& dataset, const std::string& groupby,
                                           const std::optional<std::string>& group, const std::string& reference,
                                           const DeOptions& options, Feedback* feedback) {
-  const Column& column = dataset.obs.at(groupby);
-  std::vector<std::string> names;
-  std::vector<int32_t> codes(dataset.nObs(), -1);
-  if (column.kind == Column::Kind::Categorical) {
-    names = column.categories;
-    codes = column.codes;
-  } else {
-    for (int64_t i = 0; i < dataset.nObs(); ++i) {
-      const std::string value = column.valueAsString(i);
-      if (value.empty()) continue;
-      auto it = std::find(names.begin(), names.end(), value);
-      if (it == names.end()) {
-        names.push_back(value);
-        it = names.end() - 1;
-      }
-      codes[i] = static_cast<int32_t>(it - names.begin());
-    }
-  }
+  const Grouping grouping = groupingOf(dataset, groupby);
+  const std::vector<std::string>& names = grouping.names;
+  const std::vector<int32_t>& codes = grouping.codes;
   auto indexOf = [&](const std::string& name) {
     const auto it = std::find(names.begin(), names.end(), name);
     if (it == names.end()) throw Error("obs['" + groupby + "'] has no group '" + name + "'");

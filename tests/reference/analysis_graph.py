@@ -7,6 +7,7 @@ Writes tests/data/analysis/graph_reference.json:
   pca        700 × 10 input (normalise to 1e4, log1p, sklearn PCA; rounded to 1e-6: it is the input)
   labels     obs['cell_type'] codes
   connectivities  umap-learn's fuzzy_simplicial_set (n_neighbors 15, exact neighbours) as CSR
+  pca_hvg_counts_ratio  sklearn PCA(50) variance ratios of X (counts) on the flagged HVGs
   paga_*     scanpy's PAGA v1.2 connectivities and spanning tree for obs['cell_type'] (re-implemented)
   umap_a, umap_b  find_ab_params(spread 1, min_dist 0.5)
   umap_trustworthiness  sklearn trustworthiness (k = 15) of umap-learn's embedding
@@ -85,10 +86,15 @@ inverse.data = 1.0 / inverse.data
 tree = minimum_spanning_tree(inverse)
 tree_edges = sorted([sorted([int(i), int(j)]) for i, j in zip(*tree.nonzero())])
 
+# The CLI's `pca` on the file as it is (raw counts in X, var['highly_variable'] flagged).
+hvg_counts = a.X[:, a.var["highly_variable"].values].toarray().astype(np.float64)
+pca_counts_ratio = PCA(n_components=50, svd_solver="full").fit(hvg_counts).explained_variance_ratio_.tolist()
+
 ab = umap.umap_.find_ab_params(1.0, 0.5)
 out = {
     "paga_groups": list(a.obs["cell_type"].cat.categories), "paga_connectivities": paga_conn.toarray().tolist(),
     "paga_tree": tree_edges,
+    "pca_hvg_counts_ratio": pca_counts_ratio,
     "umap_a": float(ab[0]), "umap_b": float(ab[1]),
     "pca": pcs.tolist(),
     "labels": a.obs["cell_type"].cat.codes.tolist(),

@@ -90,12 +90,28 @@ TEST(ClassificationMetrics, MatchesScikitLearn) {
   EXPECT_TRUE(json["confusion"].contains("normalized"));
 }
 
+TEST(ClassificationMetrics, LabelsWithoutAScoreColumnHaveNoAuc) {
+  ClassificationOptions o;
+  o.labels = {"a", "b", "Unassigned"};
+  o.probabilityColumn = {1, 0, -1};  // the model's classes are stored as (b, a)
+  cw::DenseMatrix proba;
+  proba.rows = 4;
+  proba.cols = 2;
+  proba.values = {0.2, 0.8, 0.9, 0.1, 0.4, 0.6, 0.7, 0.3};  // rows: (score b, score a)
+  const auto r = classificationMetrics({0, 1, 0, 1}, {0, 1, 2, 1}, proba, o);
+  EXPECT_DOUBLE_EQ(r.roc[0].auc, 1.0);  // a scores 0.8, 0.6 for a-cells, 0.1, 0.3 for b-cells
+  EXPECT_DOUBLE_EQ(r.roc[1].auc, 1.0);
+  EXPECT_TRUE(std::isnan(r.roc[2].auc));
+  EXPECT_DOUBLE_EQ(r.macroAuc, 1.0);
+  EXPECT_TRUE(classificationToJson(r)["per_class"]["Unassigned"]["auc"].is_null());
+}
+
 TEST(ClassificationMetrics, RejectsMismatchedProbabilities) {
   ClassificationOptions o;
   o.labels = {"a", "b"};
   cw::DenseMatrix wrong;
-  wrong.rows = 2;
-  wrong.cols = 3;
+  wrong.rows = 3;  // three rows for two cells
+  wrong.cols = 2;
   wrong.values.assign(6, 0.3);
   EXPECT_THROW(classificationMetrics({0, 1}, {0, 1}, wrong, o), cw::Error);
 }

@@ -19,6 +19,9 @@ struct ClassificationOptions {
   // Label names in the order of rows/columns of the confusion matrix. Truth and prediction
   // codes index into it.
   std::vector<std::string> labels;
+  // With probabilities: per label, the column of the probability matrix holding its score,
+  // or -1 for a label without one (no ROC for it). Empty: column c belongs to label c.
+  std::vector<int> probabilityColumn;
 };
 
 // One-vs-rest ROC curve as scikit-learn's roc_curve(drop_intermediate=False): one point per
@@ -52,8 +55,8 @@ struct ClassificationResult {
 ClassificationResult classificationMetrics(const std::vector<int>& truth, const std::vector<int>& predicted,
                                            const ClassificationOptions& options);
 
-// As above plus one-vs-rest ROC/PR curves and AUCs from `probabilities` (cells × labels,
-// column c = score of label c).
+// As above plus one-vs-rest ROC/PR curves and AUCs from `probabilities` (cells × classes;
+// see ClassificationOptions::probabilityColumn).
 ClassificationResult classificationMetrics(const std::vector<int>& truth, const std::vector<int>& predicted,
                                            const DenseMatrix& probabilities, const ClassificationOptions& options);
 
