@@ -1,0 +1,97 @@
+// Times Cellwright's kNN, neighbour graph, UMAP and Leiden on an embedding given as a raw
+// file (int64 rows, int64 cols, then rows × cols float64, row-major), and writes what the
+// Python side needs to compare: timings JSON, the UMAP embedding, the graph and kNN indices.
+//   bench_analysis IN.bin OUT_DIR [--threads T]
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cellwright/analysis/knn.h"
+#include "cellwright/analysis/leiden.h"
+#include "cellwright/analysis/neighbors.h"
+#include "cellwright/analysis/umap.h"
+
+using namespace cw;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+DenseMatrix readMatrix(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  DenseMatrix m;
+  in.read(reinterpret_cast<char*>(&m.rows), sizeof m.rows);
+  in.read(reinterpret_cast<char*>(&m.cols), sizeof m.cols);
+  m.values.resize(m.rows * m.cols);
+  in.read(reinterpret_cast<char*>(m.values.data()), static_cast<std::streamsize>(m.values.size() * sizeof(double)));
+  if (!in) throw std::runtime_error("truncated matrix file " + path);
+  return m;
+}
+
+template <typename T>
+void writeRaw(const std::string& path, const std::vector<T>& values) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(T)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: bench_analysis IN.bin OUT_DIR [--threads T]\n";
+    return 2;
+  }
+  const std::string outDir = argv[2];
+  int threads = 0;
+  if (argc >= 5 && std::string(argv[3]) == "--threads") threads = std::stoi(argv[4]);
+  try {
+    const DenseMatrix x = readMatrix(argv[1]);
+    nlohmann::json timings;
+    timings["cells"] = x.rows;
+    timings["dims"] = x.cols;
+
+    analysis::NeighborsOptions nOptions;
+    nOptions.method = analysis::KnnMethod::Hnsw;
+    nOptions.threads = threads;
+    auto t0 = Clock::now();
+    const auto neighbors = analysis::computeNeighbors(x, nOptions);
+    timings["neighbors_s"] = seconds(t0);  // kNN + fuzzy simplicial set
+
+    analysis::UmapOptions uOptions;
+    uOptions.threads = threads;
+    t0 = Clock::now();
+    const auto layout = analysis::umap(neighbors.connectivities, uOptions);
+    timings["umap_layout_s"] = seconds(t0);
+    timings["umap_total_s"] = timings["neighbors_s"].get<double>() + timings["umap_layout_s"].get<double>();
+    timings["umap_epochs"] = layout.epochs;
+    timings["umap_init"] = layout.initialization;
+
+    if (analysis::igraphAvailable()) {
+      t0 = Clock::now();
+      const auto clusters = analysis::leiden(neighbors.connectivities);
+      timings["leiden_s"] = seconds(t0);
+      timings["leiden_modularity"] = clusters.modularity;
+      timings["leiden_clusters"] = clusters.nClusters;
+    }
+
+    std::vector<float> embedding(layout.embedding.values.begin(), layout.embedding.values.end());
+    writeRaw(outDir + "/cw_umap.f32", embedding);
+    std::vector<int64_t> knn(neighbors.knn.indices);
+    writeRaw(outDir + "/cw_knn.i64", knn);
+    const auto& g = neighbors.connectivities;
+    writeRaw(outDir + "/cw_graph_indptr.i64", g.indptr);
+    writeRaw(outDir + "/cw_graph_indices.i32", g.indices);
+    writeRaw(outDir + "/cw_graph_data.f32", g.data);
+    std::ofstream(outDir + "/cw_timings.json") << timings.dump(2) << "\n";
+    std::cout << timings.dump(2) << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "bench_analysis: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
