@@ -30,6 +30,12 @@ function(cellwright_use_torch target)
     target_link_libraries(${target} PRIVATE cellwright_torch_deps)
   endif()
   target_precompile_headers(${target} REUSE_FROM cellwright_torch_pch)
+  # The shared header was compiled -fPIC (static library); executables default to -fPIE,
+  # which GCC refuses to mix with that header. -fPIC is valid for executables too.
+  get_target_property(_type ${target} TYPE)
+  if(_type STREQUAL "EXECUTABLE")
+    target_compile_options(${target} PRIVATE -fPIC)
+  endif()
 endfunction()
 
 # --- torch.distributed backends (Gloo needs libgloo-dev with Debian's libtorch).
