@@ -1,0 +1,28 @@
+#pragma once
+// Private to engine_io: one reader per file format, called by readDataset(), plus the
+// matrix helpers they share. Each reader validates structure before trusting it and throws
+// cw::Error with a one-line message; non-fatal findings go to `warnings`.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cellwright/io/readers.h"
+
+namespace cw::io {
+
+using Warnings = std::vector<std::string>;
+
+Dataset readH5adFile(const std::filesystem::path& path, const ReadOptions& options, Warnings& warnings,
+                     Feedback* feedback);
+Dataset readTenxH5File(const std::filesystem::path& path, const ReadOptions& options, Warnings& warnings,
+                       Feedback* feedback);
+
+// CSC arrays (or CSR of the transposed matrix) -> CSR of shape rows x cols. Stable:
+// indices stay sorted within each output row.
+CsrMatrix transposeCsr(const CsrMatrix& m);
+
+// Sorts column indices within each row (files written by other tools may not) and sums
+// duplicates; returns true when anything changed.
+bool canonicalizeRows(CsrMatrix& m);
+
+}  // namespace cw::io
