@@ -89,15 +89,6 @@ std::string recordsToJson(const std::vector<EpochRecord>& records) {
   return j.dump();
 }
 
-// A seed for one batch's random masking, independent of micro-batching and process count.
-uint64_t batchSeed(uint64_t seed, int epoch, int64_t batch) {
-  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(epoch),
-                    static_cast<uint32_t>(batch)};
-  uint32_t words[2];
-  seq.generate(words, words + 2);
-  return (static_cast<uint64_t>(words[0]) << 32) | words[1];
-}
-
 std::vector<int64_t> epochOrder(const std::vector<int64_t>& cells, uint64_t seed, int epoch) {
   std::vector<int64_t> order = cells;
   std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
@@ -203,8 +194,7 @@ class Trainer {
       EpochRecord record = trainEpoch(epoch);
       model_.module().eval();
       if (!data_.validationCells.empty()) {
-        auto v = evaluateLoss(model_, data_.validationCells, data_.collate, std::max(microBatch_, 1) * 2, o_,
-                              o_.seed + 7919);
+        auto v = evaluateLoss(model_, data_.validationCells, data_.collate, std::max(microBatch_, 1) * 2, o_);
         record.validationLoss = v.loss;
         record.validationAccuracy = v.accuracy;
       }
@@ -289,7 +279,7 @@ class Trainer {
       std::vector<int64_t> global(order.begin() + begin, order.begin() + end);
       const double lr = learningRateAt(result_.steps, schedule_);
       for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
-      auto step = optimizerStep(global, batchSeed(o_.seed, epoch, b));
+      auto step = optimizerStep(global, static_cast<uint64_t>(epoch));
       lossSum += step.lossSum;
       cellsSeen += static_cast<int64_t>(global.size());
       correct += step.correct;
@@ -311,12 +301,12 @@ class Trainer {
 
   // One optimiser step over a global batch: this process's share in micro-batches, gradients
   // summed across processes, clipped, applied. Retries with half the micro-batch on OOM.
-  StepTotals optimizerStep(const std::vector<int64_t>& global, uint64_t seed) {
+  StepTotals optimizerStep(const std::vector<int64_t>& global, uint64_t epoch) {
     const auto local = shardForRank(global, rank_, worldSize_);
     const double globalCount = static_cast<double>(global.size());
     for (;;) {
       try {
-        return accumulateAndStep(local, globalCount, seed);
+        return accumulateAndStep(local, globalCount, epoch);
       } catch (const Canceled&) {
         throw;
       } catch (const Error&) {
@@ -336,7 +326,7 @@ class Trainer {
     }
   }
 
-  StepTotals accumulateAndStep(const std::vector<int64_t>& local, double globalCount, uint64_t seed) {
+  StepTotals accumulateAndStep(const std::vector<int64_t>& local, double globalCount, uint64_t epoch) {
     optimizer_->zero_grad();
     StepTotals totals;
     for (size_t begin = 0; begin < local.size(); begin += static_cast<size_t>(microBatch_)) {
@@ -347,7 +337,7 @@ class Trainer {
       }
       const size_t end = std::min(local.size(), begin + static_cast<size_t>(microBatch_));
       std::vector<int64_t> cells(local.begin() + begin, local.begin() + end);
-      auto batch = data_.collate(cells, seed).to(device_, true);
+      auto batch = data_.collate(cells, epoch).to(device_, true);
       LossParts parts;
       {
         compat::AutocastGuard autocast(device_.type(),
@@ -480,7 +470,7 @@ TrainerResult trainModel(TrainableModel& model, const TrainingData& data, const 
 }
 
 EvaluationResult evaluateLoss(TrainableModel& model, const std::vector<int64_t>& cells, const Collate& collate,
-                              int batchSize, const TrainerOptions& options, uint64_t seed) {
+                              int batchSize, const TrainerOptions& options) {
   torch::NoGradGuard noGrad;
   model.module().eval();
   const torch::Device device(options.device);
@@ -490,10 +480,10 @@ EvaluationResult evaluateLoss(TrainableModel& model, const std::vector<int64_t>&
   double lossSum = 0;
   int64_t correct = 0, labelled = 0;
   batchSize = std::max(batchSize, 1);
-  for (size_t begin = 0, b = 0; begin < cells.size(); begin += static_cast<size_t>(batchSize), ++b) {
+  for (size_t begin = 0; begin < cells.size(); begin += static_cast<size_t>(batchSize)) {
     const size_t end = std::min(cells.size(), begin + static_cast<size_t>(batchSize));
     std::vector<int64_t> part(cells.begin() + begin, cells.begin() + end);
-    auto batch = collate(part, batchSeed(seed, 0, static_cast<int64_t>(b))).to(device, true);
+    auto batch = collate(part, 0).to(device, true);
     compat::AutocastGuard guard(device.type(),
                                 options.precision == Precision::BFloat16 ? torch::kBFloat16 : torch::kHalf, autocast);
     auto parts = computeLoss(model, batch, weights);

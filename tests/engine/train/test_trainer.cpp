@@ -194,7 +194,7 @@ TEST(Trainer, ClassWeightsChangeTheLoss) {
   TinyClassifier model(1);
   auto o = baseOptions();
   const auto split = data.split(30);
-  auto plain = evaluateLoss(model, split.trainCells, split.collate, 30, o, 0);
+  auto plain = evaluateLoss(model, split.trainCells, split.collate, 30, o);
   // Hand-computed: weighted cross entropy = sum(w_y * nll) / sum(w_y).
   torch::NoGradGuard g;
   model.module().eval();
@@ -203,7 +203,7 @@ TEST(Trainer, ClassWeightsChangeTheLoss) {
   EXPECT_NEAR(plain.loss, nll.mean().item<double>(), 1e-6);
   o.classWeights = {1.0, 2.0, 4.0};
   auto w = torch::tensor({1.0f, 2.0f, 4.0f}).index_select(0, data.labels);
-  auto weighted = evaluateLoss(model, split.trainCells, split.collate, 30, o, 0);
+  auto weighted = evaluateLoss(model, split.trainCells, split.collate, 30, o);
   EXPECT_NEAR(weighted.loss, ((w * nll).sum() / w.sum()).item<double>(), 1e-6);
 }
 

@@ -39,9 +39,10 @@ class TrainableModel {
   virtual StepOutput forward(const tokenize::TokenBatch& batch) = 0;
 };
 
-// Builds a batch (on the CPU) for the given cells. `batchSeed` makes any random masking
-// reproducible: the trainer derives it from the seed, epoch and batch.
-using Collate = std::function<tokenize::TokenBatch(const std::vector<int64_t>& cells, uint64_t batchSeed)>;
+// Builds a batch (on the CPU) for the given cells. Random masking must depend only on the
+// cell and `epoch` (1-based while training; 0 for validation and inference), so batches are
+// the same however cells are grouped into micro-batches or processes.
+using Collate = std::function<tokenize::TokenBatch(const std::vector<int64_t>& cells, uint64_t epoch)>;
 
 struct TrainingData {
   std::vector<int64_t> trainCells;
@@ -109,7 +110,7 @@ struct EvaluationResult {
   double accuracy = std::numeric_limits<double>::quiet_NaN();
 };
 EvaluationResult evaluateLoss(TrainableModel& model, const std::vector<int64_t>& cells, const Collate& collate,
-                              int batchSize, const TrainerOptions& options, uint64_t seed);
+                              int batchSize, const TrainerOptions& options);
 
 // The history as the contract's history.json: {"epochs": [{epoch, train_loss, ...}], "best_epoch"}.
 std::string historyToJson(const TrainerResult& result);
