@@ -7,12 +7,16 @@
 namespace cw::train::testing {
 
 struct TinyNetImpl : torch::nn::Module {
-  TinyNetImpl() {
+  explicit TinyNetImpl(double dropoutRate = 0.3) : rate(dropoutRate) {
     hidden = register_module("hidden", torch::nn::Linear(4, 16));
-    dropout = register_module("dropout", torch::nn::Dropout(0.3));
+    dropout = register_module("dropout", torch::nn::Dropout(dropoutRate));
     out = register_module("out", torch::nn::Linear(16, 3));
   }
-  torch::Tensor forward(const torch::Tensor& x) { return out(dropout(torch::relu(hidden(x)))); }
+  torch::Tensor forward(const torch::Tensor& x) {
+    auto h = torch::relu(hidden(x));
+    return out(rate > 0 ? dropout(h) : h);
+  }
+  double rate;
   torch::nn::Linear hidden{nullptr}, out{nullptr};
   torch::nn::Dropout dropout{nullptr};
 };
@@ -20,9 +24,9 @@ TORCH_MODULE(TinyNet);
 
 class TinyClassifier : public TrainableModel {
  public:
-  explicit TinyClassifier(uint64_t initSeed) {
+  explicit TinyClassifier(uint64_t initSeed, double dropoutRate = 0.3) {
     torch::manual_seed(initSeed);
-    net = TinyNet();
+    net = TinyNet(dropoutRate);
   }
   torch::nn::Module& module() override { return *net; }
   StepOutput forward(const tokenize::TokenBatch& batch) override { return {torch::Tensor(), net->forward(batch.dense)}; }
