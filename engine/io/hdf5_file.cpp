@@ -203,6 +203,7 @@ std::vector<std::string> readStringsFrom(const Source& src) {
   Handle memType(H5Tcopy(H5T_C_S1));
   H5Tset_cset(memType.get(), H5Tget_cset(type.get()));
   if (info.variableString) {
+    if (!src.attribute) checkVariableStrings(src.id, n);
     check(H5Tset_size(memType.get(), H5T_VARIABLE), "cannot set up a string type");
     std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
     src.read(memType.get(), ptrs.data(), src.name());
