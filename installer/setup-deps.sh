@@ -5,13 +5,15 @@
 #   installer/setup-deps.sh            build + run + test dependencies
 #   installer/setup-deps.sh --no-gui   engine and CLI only (no Qt, no VTK)
 #   installer/setup-deps.sh --reference  also the Python tools the test-fixture scripts use
+#   installer/setup-deps.sh --fuzz       also clang and libFuzzer for tests/fuzz/run_fuzz.sh
 set -euo pipefail
 
-want_gui=1 want_reference=0
+want_gui=1 want_reference=0 want_fuzz=0
 for arg in "$@"; do
   case "$arg" in
     --no-gui) want_gui=0 ;;
     --reference) want_reference=1 ;;
+    --fuzz) want_fuzz=1 ;;
     *) echo "setup-deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +37,9 @@ if [ "$want_gui" = 1 ]; then
 fi
 if [ "$want_reference" = 1 ]; then
   packages+=(python3-sklearn umap-learn python3-leidenalg python3-skmisc python3-scipy python3-pandas python3-hnswlib)
+fi
+if [ "$want_fuzz" = 1 ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
 fi
 
 missing=()

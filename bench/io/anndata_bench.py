@@ -11,8 +11,14 @@ import anndata
 import numpy as np
 
 
+def cpu():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
 def main():
     mode = sys.argv[1]
+    c0 = cpu()
     out = {"tool": "anndata " + anndata.__version__, "mode": mode}
     if mode == "read":
         t = time.perf_counter()
@@ -21,6 +27,7 @@ def main():
         out["nnz"] = int(a.X.nnz)
     elif mode == "write":
         a = anndata.read_h5ad(sys.argv[2])
+        c0 = cpu()
         t = time.perf_counter()
         a.write_h5ad(sys.argv[3], compression=sys.argv[4] if len(sys.argv) > 4 else None)
         out["seconds"] = time.perf_counter() - t
@@ -33,6 +40,7 @@ def main():
             total += float(a.X[start:start + chunk].sum(dtype=np.float64))
         out["seconds"] = time.perf_counter() - t
         out["sum"] = total
+    out["cpu_seconds"] = cpu() - c0
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps(out))
 

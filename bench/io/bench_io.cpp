@@ -24,6 +24,12 @@ double peakRssMb() {
   return double(usage.ru_maxrss) / 1024.0;
 }
 
+double cpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + 1e-6 * double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+}
+
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -34,6 +40,7 @@ int main(int argc, char** argv) {
   try {
     const std::string mode = argc > 1 ? argv[1] : "";
     nlohmann::json out{{"tool", "cellwright"}, {"mode", mode}};
+    double cpuStart = cpuSeconds();  // reset before the timed step of each mode
     if (mode == "simulate" && argc == 5) {
       cw::io::SimulateOptions o;
       o.cells = std::stoll(argv[3]);
@@ -51,6 +58,7 @@ int main(int argc, char** argv) {
       out["nnz"] = r.dataset.X.nnz();
     } else if (mode == "write" && argc == 4) {
       const auto r = cw::io::readDataset(argv[2]);
+      cpuStart = cpuSeconds();
       const auto t = std::chrono::steady_clock::now();
       cw::io::writeH5ad(r.dataset, argv[3]);
       out["seconds"] = secondsSince(t);
@@ -67,6 +75,7 @@ int main(int argc, char** argv) {
       std::cerr << "usage: bench_io simulate OUT CELLS GENES | read FILE | write IN OUT | backed FILE CHUNK\n";
       return 2;
     }
+    out["cpu_seconds"] = cpuSeconds() - cpuStart;  // user + system: less sensitive to a busy machine
     out["peak_rss_mb"] = peakRssMb();
     std::cout << out.dump() << "\n";
     return 0;

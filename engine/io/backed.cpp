@@ -83,8 +83,7 @@ CsrMatrix BackedDataset::Impl::read(int64_t start, int64_t count) const {
     } else {
       m.indices = h5::readInt32Slab(indices.get(), first, last - first);
     }
-    m.validate(matrixName);
-    canonicalizeRows(m);
+    validateAndCanonicalize(m, matrixName);
   }
   if (!keepColumns.empty()) m = m.selectColumns(keepColumns);
   return m;

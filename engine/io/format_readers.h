@@ -25,6 +25,10 @@ Dataset readDelimitedTextFile(const std::filesystem::path& path, const ReadOptio
 // indices stay sorted within each output row.
 CsrMatrix transposeCsr(const CsrMatrix& m);
 
+// CsrMatrix::validate() and canonicalizeRows() in one pass over the indices (the reader's hot
+// path); throws cw::Error naming `what`.
+void validateAndCanonicalize(CsrMatrix& m, const std::string& what);
+
 // Sorts column indices within each row (files written by other tools may not) and sums
 // duplicates; returns true when anything changed.
 bool canonicalizeRows(CsrMatrix& m);

@@ -77,11 +77,11 @@ MatrixRead readSparseGroup(hid_t group, bool csc, std::vector<int64_t> shape, co
   m.indptr = h5::readInt64(indptr.get());
   m.indices = readIndices(indices.get(), minor, what);
   m.data = h5::readFloats(data.get());
-  m.validate(what);
   if (csc) {
+    m.validate(what);
     out.matrix = transposeCsr(m);
   } else {
-    canonicalizeRows(m);
+    validateAndCanonicalize(m, what);
     out.matrix = std::move(m);
   }
   return out;

@@ -64,6 +64,9 @@ std::vector<int64_t> readInt64(hid_t dataset);
 std::vector<int32_t> readInt32(hid_t dataset);
 std::vector<int8_t> readBools(hid_t dataset);  // numpy bool (h5py enum) or any integer
 std::vector<std::string> readStrings(hid_t dataset);  // variable or fixed length, scalar or 1-D
+// Refuses (cw::Error) a variable-length string dataset whose heap references are damaged,
+// before libhdf5 reads them (it would crash). Cheap: reads the references and their heaps.
+void checkVariableStrings(hid_t dataset, int64_t n);
 // A hyperslab [start, start+count) of a 1-D numeric dataset.
 std::vector<float> readFloatsSlab(hid_t dataset, int64_t start, int64_t count);
 std::vector<int64_t> readInt64Slab(hid_t dataset, int64_t start, int64_t count);

@@ -47,8 +47,7 @@ CsrMatrix readCscArrays(hid_t group, int64_t nGenes, int64_t nCells, std::string
     m.indices[i] = static_cast<int32_t>(wide[i]);
   }
   m.data = h5::readFloats(data.get());
-  m.validate(what);
-  canonicalizeRows(m);
+  validateAndCanonicalize(m, what);
   return m;
 }
 

@@ -132,3 +132,21 @@ TEST(CliIo, SimulateWritesLabelledCountsThatInfoReads) {
   EXPECT_EQ(runCli({"simulate", "--cells", "10"}).exitCode, 2);  // no output
   fs::remove_all(dir);
 }
+
+TEST(CliIo, ConvertsTenxAndMatrixMarketToH5ad) {
+  std::ifstream in(fs::path(CELLWRIGHT_TEST_DATA_DIR) / "io" / "tenx" / "expectations.json");
+  const json all = json::parse(in);
+  const auto dir = scratch("convert_tenx");
+  for (const char* name : {"tenx_v3.h5", "mtx_v3", "cells_by_genes.csv"}) {
+    SCOPED_TRACE(name);
+    const std::string out = (dir / (std::string(name) + ".h5ad")).string();
+    auto run = runCli({"convert", (fs::path(CELLWRIGHT_TEST_DATA_DIR) / "io" / "tenx" / name).string(), out});
+    ASSERT_EQ(run.exitCode, 0) << run.err;
+    auto info = json::parse(runCli({"info", out, "--json"}).out);
+    EXPECT_EQ(info["n_obs"], all[name]["n_obs"]);
+    EXPECT_EQ(info["n_vars"], all[name]["n_vars"]);
+    EXPECT_EQ(info["nnz"], all[name]["nnz"]);
+    EXPECT_EQ(info["counts_source"], "X");
+  }
+  fs::remove_all(dir);
+}

@@ -36,3 +36,20 @@ TEST(Malformed, DuplicatedNamesAreMadeUniqueAsAnndataDoes) {
   const auto& names = result.dataset.obs.index;
   EXPECT_EQ(names[4], names[3] + "-1");
 }
+
+TEST(Malformed, FuzzerFindingsAreRefusedCleanly) {
+  // Inputs that once crashed a reader (tests/fuzz/run_fuzz.sh): each must now read or give a
+  // one-line cw::Error.
+  const auto dir = std::filesystem::path(CELLWRIGHT_IO_TEST_DIR) / ".." / ".." / "fuzz" / "regressions";
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    SCOPED_TRACE(entry.path().filename().string());
+    try {
+      cw::io::readDataset(entry.path());
+    } catch (const cw::Error& err) {
+      EXPECT_EQ(std::string(err.what()).find('\n'), std::string::npos);
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);
+}
