@@ -163,3 +163,15 @@ TEST(AnalysisCli, ErrorsAndUsage) {
   EXPECT_EQ(cli("pca " + input() + " -o " + path("x.h5ad") + " --n-comps 0").exitCode, 2);
   EXPECT_FALSE(fs::exists(path("x.h5ad")));
 }
+
+TEST(AnalysisCli, TorchNeighboursEqualExactOnes) {
+  ASSERT_TRUE(chainDone());
+  const CliResult r = cli("neighbors " + path("pca.h5ad") + " --method torch --device cpu -o " + path("nn_torch.h5ad"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto exact = read("nn.h5ad").obsp.at("distances");
+  const auto viaTorch = read("nn_torch.h5ad").obsp.at("distances");
+  EXPECT_EQ(viaTorch.indptr, exact.indptr);
+  int64_t same = 0;
+  for (size_t p = 0; p < exact.indices.size(); ++p) same += exact.indices[p] == viaTorch.indices[p];
+  EXPECT_GE(static_cast<double>(same) / exact.indices.size(), 0.999);
+}
