@@ -134,6 +134,9 @@ with open(stem + ".md", "w") as f:
     for name, ours, theirs, ours_cpu, theirs_cpu, ref in rows:
         f.write(f"| {name} | {ours:.2f} | {theirs:.2f} | {theirs / ours:.2f}x | {ours_cpu:.2f} | {theirs_cpu:.2f} | "
                 f"{theirs_cpu / ours_cpu:.2f}x | {ref} |\n")
+    f.write("\nSettings: Cellwright hnswlib index M 16, ef_construction 100, ef 64, then the fuzzy simplicial set; "
+            "hnswlib Python M 16, ef_construction 200 (its defaults), ef 64. UMAP: min_dist 0.5, spread 1, 200 epochs, "
+            "spectral init, 2 threads (umap-learn seeded: single-threaded layout).\n")
     f.write(f"\nTrustworthiness (k=15, 5,000-cell subsample): Cellwright {r['cellwright']['trustworthiness_5k']:.4f}, "
             f"umap-learn {r['umap_learn']['trustworthiness_5k']:.4f}.\n")
     f.write(f"Recall@15 on 1,000 queries: Cellwright {r['cellwright']['knn_recall_at_15']:.4f}")
