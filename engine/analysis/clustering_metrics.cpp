@@ -292,8 +292,15 @@ ClusteringMetricsResult clusteringMetrics(const DenseMatrix& embedding, const st
     throw Error("labels, clusters and the embedding have different numbers of cells");
   r.nmi = normalizedMutualInfo(labels, clusters);
   r.ari = adjustedRandIndex(labels, clusters);
-  r.silhouette = rescaled(silhouetteScore(embedding, labels, Metric::Cosine, options.threads, feedback))[0];
-  r.silhouetteEuclidean = rescaled(silhouetteScore(embedding, labels, Metric::Euclidean, options.threads, feedback))[0];
+  // The silhouette is undefined with a single label (or one label per cell): reported as null.
+  std::vector<int> codes;
+  const int nLabels = encode(labels, codes, "label");
+  if (nLabels >= 2 && nLabels <= embedding.rows - 1) {
+    r.silhouette = rescaled(silhouetteScore(embedding, labels, Metric::Cosine, options.threads, feedback))[0];
+    r.silhouetteEuclidean = rescaled(silhouetteScore(embedding, labels, Metric::Euclidean, options.threads, feedback))[0];
+  } else {
+    r.silhouette = r.silhouetteEuclidean = kNaN;
+  }
   KnnOptions knnOptions;
   knnOptions.k = std::min<int64_t>(options.k + 1, embedding.rows);
   knnOptions.metric = Metric::Cosine;

@@ -16,24 +16,33 @@ namespace {
 // Undirected edges (i < j) of a square matrix; the larger of (i, j) and (j, i) when both exist.
 void undirectedEdges(const CsrMatrix& graph, std::vector<std::pair<int64_t, int64_t>>& edges, std::vector<double>& weights) {
   if (graph.rows != graph.cols) throw Error("the neighbour graph is not square");
-  std::map<std::pair<int64_t, int64_t>, double> merged;
+  struct Entry {
+    int64_t a, b;
+    double w;
+  };
+  std::vector<Entry> all;
+  all.reserve(graph.data.size());
   for (int64_t i = 0; i < graph.rows; ++i)
     for (int64_t p = graph.indptr[i]; p < graph.indptr[i + 1]; ++p) {
       const int64_t j = graph.indices[p];
       if (j == i || graph.data[p] <= 0) continue;
-      auto& w = merged[{std::min(i, j), std::max(i, j)}];
-      w = std::max(w, static_cast<double>(graph.data[p]));
+      all.push_back({std::min(i, j), std::max(i, j), static_cast<double>(graph.data[p])});
     }
+  std::sort(all.begin(), all.end(), [](const Entry& x, const Entry& y) { return x.a != y.a ? x.a < y.a : x.b < y.b; });
   edges.clear();
   weights.clear();
-  for (const auto& [e, w] : merged) {
-    edges.push_back(e);
-    weights.push_back(w);
+  for (size_t e = 0; e < all.size(); ++e) {
+    if (!edges.empty() && edges.back() == std::make_pair(all[e].a, all[e].b)) {
+      weights.back() = std::max(weights.back(), all[e].w);
+      continue;
+    }
+    edges.emplace_back(all[e].a, all[e].b);
+    weights.push_back(all[e].w);
   }
 }
 
 // Renumbers clusters by decreasing size (ties: first appearance), as leidenalg does.
-int renumberBySize(std::vector<int32_t>& membership) {
+[[maybe_unused]] int renumberBySize(std::vector<int32_t>& membership) {
   std::map<int32_t, int64_t> sizes;
   std::map<int32_t, size_t> first;
   for (size_t i = 0; i < membership.size(); ++i) {

@@ -131,16 +131,9 @@ CsrMatrix fuzzySimplicialSet(const KnnResult& knn, double localConnectivity, dou
   return fromRows(n, rows);
 }
 
-NeighborsResult computeNeighbors(const DenseMatrix& representation, const NeighborsOptions& options, Feedback* feedback) {
-  KnnOptions knnOptions;
-  knnOptions.k = options.nNeighbors;
-  knnOptions.metric = options.metric;
-  knnOptions.method = options.method;
-  knnOptions.seed = options.seed;
-  knnOptions.threads = options.threads;
+NeighborsResult neighborsFromKnn(KnnResult knn, const NeighborsOptions& options) {
   NeighborsResult r;
-  r.knn = findNeighbors(representation, knnOptions, feedback);
-  pollCancel(feedback);
+  r.knn = std::move(knn);
   std::vector<std::vector<Entry>> rows(r.knn.n);
   for (int64_t i = 0; i < r.knn.n; ++i)
     for (int j = 0; j < r.knn.k; ++j)
@@ -148,6 +141,18 @@ NeighborsResult computeNeighbors(const DenseMatrix& representation, const Neighb
   r.distances = fromRows(r.knn.n, rows);
   r.connectivities = fuzzySimplicialSet(r.knn, options.localConnectivity, options.setOpMixRatio);
   return r;
+}
+
+NeighborsResult computeNeighbors(const DenseMatrix& representation, const NeighborsOptions& options, Feedback* feedback) {
+  KnnOptions knnOptions;
+  knnOptions.k = options.nNeighbors;
+  knnOptions.metric = options.metric;
+  knnOptions.method = options.method;
+  knnOptions.seed = options.seed;
+  knnOptions.threads = options.threads;
+  KnnResult knn = findNeighbors(representation, knnOptions, feedback);
+  pollCancel(feedback);
+  return neighborsFromKnn(std::move(knn), options);
 }
 
 const DenseMatrix& representation(const Dataset& dataset, const std::string& useRep) {

@@ -89,3 +89,19 @@ TEST(ClusteringMetrics, MatchesScikitLearnAndScib) {
   for (const char* key : {"nmi", "ari", "silhouette", "graph_connectivity", "avg_bio", "batch_graph_connectivity", "avg_batch"})
     EXPECT_TRUE(json.contains(key)) << key;
 }
+
+TEST(ClusteringMetrics, SingleLabelGivesNullSilhouette) {
+  cw::DenseMatrix x;
+  x.rows = 20;
+  x.cols = 2;
+  for (int i = 0; i < 40; ++i) x.values.push_back(std::sin(i * 1.7));
+  const std::vector<int> one(20, 0);
+  std::vector<int> clusters(20);
+  for (int i = 0; i < 20; ++i) clusters[i] = i % 2;
+  const auto r = clusteringMetrics(x, one, clusters, {});
+  EXPECT_TRUE(std::isnan(r.silhouette));
+  EXPECT_TRUE(clusteringToJson(r)["silhouette"].is_null());
+  EXPECT_TRUE(clusteringToJson(r)["avg_bio"].is_null());
+  EXPECT_GT(r.graphConnectivity, 0.0);  // one label: its largest component among 20 cells
+  EXPECT_LE(r.graphConnectivity, 1.0);
+}

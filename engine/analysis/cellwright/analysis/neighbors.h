@@ -28,6 +28,9 @@ struct NeighborsResult {
 // UMAP's smooth_knn_dist + compute_membership_strengths + fuzzy union, from a kNN result.
 CsrMatrix fuzzySimplicialSet(const KnnResult& knn, double localConnectivity = 1.0, double setOpMixRatio = 1.0);
 
+// The distances and connectivities of an existing kNN result (e.g. from findNeighborsTorch).
+NeighborsResult neighborsFromKnn(KnnResult knn, const NeighborsOptions& options = {});
+
 NeighborsResult computeNeighbors(const DenseMatrix& representation, const NeighborsOptions& options = {},
                                  Feedback* feedback = nullptr);
 
