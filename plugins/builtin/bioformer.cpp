@@ -81,7 +81,7 @@ class BioFormerModel : public CellModel {
     maskedNoCls.select(1, 0).fill_(false);
     auto selected = hidden.index({maskedNoCls});
     if (selected.size(0) == 0) throw cw::Error("BioFormer pre-training batch has no masked genes");
-    auto logits = mlm_->forward(selected).to(torch::kFloat);
+    auto logits = mlmLogits(selected).to(torch::kFloat);
     auto mlm = torch::nn::functional::cross_entropy(logits, targetBins.index({maskedNoCls}));
     auto predicted = continuous_->forward(selected).squeeze(-1).to(torch::kFloat);
     auto continuous = (predicted - targetValues.index({maskedNoCls}).to(torch::kFloat)).pow(2).mean();
@@ -142,6 +142,15 @@ class BioFormerModel : public CellModel {
   }
 
  private:
+  // Linear, GELU, LayerNorm, Linear. The LayerNorm gets its input in its own dtype: CPU
+  // autocast (LibTorch 1.13) does not cast layer_norm and refuses bf16 input with fp32 weights.
+  torch::Tensor mlmLogits(const torch::Tensor& x) {
+    auto h = torch::gelu(mlm_->ptr<torch::nn::LinearImpl>(0)->forward(x));
+    auto norm = mlm_->ptr<torch::nn::LayerNormImpl>(2);
+    h = norm->forward(h.to(norm->weight.scalar_type()));
+    return mlm_->ptr<torch::nn::LinearImpl>(3)->forward(h);
+  }
+
   // Final hidden states [B, L, dim]; position 0 is the CLS token.
   torch::Tensor encode(const TokenBatch& batch, torch::Tensor* lastWeights) {
     const auto& ids = requireField(batch.geneIds, "geneIds", 2, pluginName());

@@ -118,7 +118,7 @@ struct ReversibleFunction : public torch::autograd::Function<ReversibleFunction>
         torch::AutoGradMode enable(true);
         if (keepRng) restoreRng({saved[base + 3], saved[base + 4], y1.device()});
         gy1 = stack->g(i)->forward(leafY1);
-        torch::autograd::backward({gy1}, {dy2});
+        torch::autograd::backward({gy1}, {dy2.to(gy1.scalar_type())});  // bf16 under autocast
       }
       torch::Tensor x2, dx1;
       {
@@ -134,7 +134,7 @@ struct ReversibleFunction : public torch::autograd::Function<ReversibleFunction>
         if (keepRng) restoreRng({saved[base + 1], saved[base + 2], y1.device()});
         torch::Tensor buckets = saved[base];
         fx2 = stack->f(i)->forward(leafX2, padding, buckets);
-        torch::autograd::backward({fx2}, {dx1});
+        torch::autograd::backward({fx2}, {dx1.to(fx2.scalar_type())});
       }
       {
         torch::NoGradGuard noGrad;
