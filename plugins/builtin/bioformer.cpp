@@ -172,6 +172,8 @@ class BioFormerModel : public CellModel {
     auto isCls = torch::zeros({1, ids.size(1), 1}, tokens.options());
     isCls.index_put_({0, 0, 0}, 1.0);
     auto x = tokens * (1 - isCls) + cls_.view({1, 1, c_.dim}) * isCls;
+    // Fixed gene panels rarely pad: without a mask the fused attention kernels apply.
+    if (!padding.any().item<bool>()) padding = torch::Tensor();
     for (size_t i = 0; i < blocks_.size(); ++i)
       x = blocks_[i](x, torch::Tensor(), padding, i + 1 == blocks_.size() ? lastWeights : nullptr);
     return x;

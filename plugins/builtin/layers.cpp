@@ -16,8 +16,21 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t dim, int64_t heads, doubl
 torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& query, const torch::Tensor& keyValue,
                                               const torch::Tensor& keyPadding, torch::Tensor* weights) {
   const int64_t b = query.size(0), lq = query.size(1), lk = keyValue.size(1), hd = dim_ / heads_;
-  auto split = [&](const torch::Tensor& t, int64_t l) { return t.view({b, l, heads_, hd}).transpose(1, 2); };
-  auto q = split(q_(query), lq), k = split(k_(keyValue), lk), v = split(v_(keyValue), lk);
+  auto split = [&](const torch::Tensor& t, int64_t l) { return t.reshape({b, l, heads_, hd}).transpose(1, 2); };
+  torch::Tensor q, k, v;
+  if (query.is_same(keyValue)) {
+    // Self-attention: one GEMM for the three projections.
+    auto qkv = torch::linear(query, torch::cat({q_->weight, k_->weight, v_->weight}),
+                             torch::cat({q_->bias, k_->bias, v_->bias}))
+                   .chunk(3, -1);
+    q = split(qkv[0], lq);
+    k = split(qkv[1], lk);
+    v = split(qkv[2], lk);
+  } else {
+    q = split(q_(query), lq);
+    k = split(k_(keyValue), lk);
+    v = split(v_(keyValue), lk);
+  }
   const double dropout = is_training() ? dropout_ : 0.0;
   torch::Tensor context;
   if (weights) {

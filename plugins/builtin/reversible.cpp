@@ -65,6 +65,7 @@ struct ReversibleFunction : public torch::autograd::Function<ReversibleFunction>
                                               int64_t stackAddress) {
     auto* stack = reinterpret_cast<ReversibleStackImpl*>(stackAddress);
     const bool keepRng = stack->is_training();
+    const torch::Tensor mask = padding.numel() > 0 ? padding : torch::Tensor();
     std::vector<torch::Tensor> saved(kSavedHeader + kSavedPerLayer * stack->size());
     torch::Tensor y1 = x1, y2 = x2;
     for (size_t i = 0; i < stack->size(); ++i) {
@@ -75,7 +76,7 @@ struct ReversibleFunction : public torch::autograd::Function<ReversibleFunction>
         saved[base + 2] = s.device;
       }
       torch::Tensor buckets;
-      y1 = y1 + stack->f(i)->forward(y2, padding, buckets);
+      y1 = y1 + stack->f(i)->forward(y2, mask, buckets);
       saved[base] = buckets;
       if (keepRng) {
         auto s = captureRng(x1.device());
@@ -104,7 +105,8 @@ struct ReversibleFunction : public torch::autograd::Function<ReversibleFunction>
                                        static_cast<torch::ScalarType>(ctx->saved_data["autocast_dtype"].toInt()),
                                        ctx->saved_data["autocast"].toBool());
     auto saved = ctx->get_saved_variables();
-    torch::Tensor y1 = saved[0].detach(), y2 = saved[1].detach(), padding = saved[2];
+    torch::Tensor y1 = saved[0].detach(), y2 = saved[1].detach();
+    const torch::Tensor padding = saved[2].numel() > 0 ? saved[2] : torch::Tensor();
     torch::Tensor dy1 = grads[0].defined() ? grads[0] : torch::zeros_like(y1);
     torch::Tensor dy2 = grads[1].defined() ? grads[1] : torch::zeros_like(y2);
     const RngSnapshot current = keepRng ? captureRng(y1.device()) : RngSnapshot{};
@@ -249,10 +251,12 @@ ReversibleStackImpl::ReversibleStackImpl(const ScReformerConfig& config) {
 
 torch::Tensor ReversibleStackImpl::forward(const torch::Tensor& x, const torch::Tensor& padding, bool reversible,
                                            torch::Tensor* lastReceived) {
-  const torch::Tensor pad = padding.defined() ? padding : torch::zeros({x.size(0), x.size(1)},
-                                                                       x.options().dtype(torch::kBool));
+  // No padding: undefined mask (fused kernels); the autograd function carries it as an
+  // empty tensor.
+  const torch::Tensor pad = padding;
   if (reversible && !lastReceived && torch::GradMode::is_enabled()) {
-    auto outs = ReversibleFunction::apply(x, x, pad, reinterpret_cast<int64_t>(this));
+    const torch::Tensor carried = pad.defined() ? pad : torch::empty({0}, x.options().dtype(torch::kBool));
+    auto outs = ReversibleFunction::apply(x, x, carried, reinterpret_cast<int64_t>(this));
     return (outs[0] + outs[1]) * 0.5;
   }
   torch::Tensor y1 = x, y2 = x;

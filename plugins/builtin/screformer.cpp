@@ -25,10 +25,12 @@ void checkConfig(const ScReformerConfig& c) {
     throw cw::Error("scReformer-BERT dropout must be in [0, 1)");
 }
 
+// Computed where the model runs (no host-to-device copy per step).
 torch::Tensor sinusoidalPositions(int64_t length, int64_t dim, const torch::TensorOptions& options) {
-  auto position = torch::arange(length, torch::kFloat).unsqueeze(1);
-  auto frequency = torch::exp(torch::arange(0, dim, 2, torch::kFloat) * (-std::log(10000.0) / static_cast<double>(dim)));
-  auto table = torch::zeros({length, dim});
+  const auto f32 = options.dtype(torch::kFloat);
+  auto position = torch::arange(length, f32).unsqueeze(1);
+  auto frequency = torch::exp(torch::arange(0, dim, 2, f32) * (-std::log(10000.0) / static_cast<double>(dim)));
+  auto table = torch::zeros({length, dim}, f32);
   table.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, torch::indexing::None, 2)},
                    torch::sin(position * frequency));
   table.index_put_({torch::indexing::Slice(), torch::indexing::Slice(1, torch::indexing::None, 2)},
@@ -144,7 +146,8 @@ class ScReformerModel : public CellModel {
         padding = torch::constant_pad_nd(padding, {0, extra}, 1);
       }
     }
-    auto hidden = norm_(stack_(x, padding, c_.reversible, lastReceived));
+    const torch::Tensor mask = padding.any().item<bool>() ? padding : torch::Tensor();
+    auto hidden = norm_(stack_(x, mask, c_.reversible, lastReceived));
     return hidden.narrow(1, 0, l);
   }
 
