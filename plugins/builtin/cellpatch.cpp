@@ -136,7 +136,10 @@ class CellPatchModel : public CellModel {
     auto padding = batch.paddingMask.defined() ? batch.paddingMask : ids.eq(0);
     torch::Tensor counts;
     if (countLookup_) {
-      const auto& bins = requireField(batch.bins, "bins", 2, pluginName());
+      // The lookup takes the value bin; without bins, the (clipped) value rounded.
+      torch::Tensor bins = batch.bins;
+      if (!bins.defined())
+        bins = torch::round(requireField(batch.values, "values", 2, pluginName()).to(torch::kFloat)).to(torch::kLong);
       counts = countLookup_(bins.clamp(0, c_.count_bins));
     } else {
       const auto& values = requireField(batch.values, "values", 2, pluginName());

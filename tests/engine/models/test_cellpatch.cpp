@@ -78,6 +78,11 @@ TEST(CellPatch, LookupCountEncodingUsesBins) {
   EXPECT_TRUE(torch::equal(before, model->embed(batch)));
   batch.bins = (batch.bins + 1).remainder(6);
   EXPECT_FALSE(torch::allclose(before, model->embed(batch)));
+  // Without bins, the rounded value is the bin.
+  auto fromValues = batch;
+  fromValues.values = batch.bins.to(torch::kFloat) + 0.3;
+  fromValues.bins = torch::Tensor();
+  EXPECT_TRUE(torch::equal(model->embed(batch), model->embed(fromValues)));
 }
 
 TEST(CellPatch, MissingFieldIsAClearError) {
