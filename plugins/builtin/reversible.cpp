@@ -256,7 +256,10 @@ torch::Tensor ReversibleStackImpl::forward(const torch::Tensor& x, const torch::
   const torch::Tensor pad = padding;
   if (reversible && !lastReceived && torch::GradMode::is_enabled()) {
     const torch::Tensor carried = pad.defined() ? pad : torch::empty({0}, x.options().dtype(torch::kBool));
-    auto outs = ReversibleFunction::apply(x, x, carried, reinterpret_cast<int64_t>(this));
+    // With frozen embeddings the input needs no gradient, but the layers' weights do: a
+    // graph node is only recorded when an input requires grad.
+    const torch::Tensor input = x.requires_grad() ? x : x.detach().requires_grad_(true);
+    auto outs = ReversibleFunction::apply(input, input, carried, reinterpret_cast<int64_t>(this));
     return (outs[0] + outs[1]) * 0.5;
   }
   torch::Tensor y1 = x, y2 = x;

@@ -217,3 +217,17 @@ TEST(ScReformer, FullEncoderVariantAndGeneEmbeddingInit) {
   EXPECT_FALSE(weight.requires_grad());
   EXPECT_THROW(model->setGeneEmbeddings(torch::randn({30, 15}), false), cw::Error);
 }
+
+TEST(ScReformer, EncoderTrainsWithFrozenEmbeddings) {
+  auto model = tinyScReformer();
+  model->train();
+  auto params = model->named_parameters();
+  params["gene_embedding.weight"].set_requires_grad(false);
+  params["bin_embedding.weight"].set_requires_grad(false);
+  auto batch = cw::test::tokenBatch(2, 20, 30, 7);
+  batch.labels = torch::tensor({0, 2}, torch::kLong);
+  torch::nn::functional::cross_entropy(model->classify(batch), batch.labels).backward();
+  auto grad = params["encoder.attention0.v.weight"].grad();
+  ASSERT_TRUE(grad.defined());
+  EXPECT_GT(grad.abs().sum().item<double>(), 0.0);
+}
