@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# GPU check of the built-in models, for the GPU machine (PyTorch 2.x with CUDA in Python,
+# no Qt/VTK/igraph/hnswlib, maybe no GoogleTest). Builds the engine against PyTorch's
+# LibTorch, then runs bench/models: each model's forward/backward under bf16 autocast vs
+# fp32, and training/inference cells/s and peak memory at the reference settings of
+# ../shared/docs/seed-models.md. The log goes to bench/results/ (and to $OUT when set).
+#
+#   bench/gpu.sh [extra arguments for cellwright_bench_models, e.g. --models bioformer --steps 20]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TORCH_PREFIX=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+echo "PyTorch: $(python3 -c 'import torch;print(torch.__version__, "CUDA", torch.version.cuda)')"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+
+GENERATOR=()
+if command -v ninja >/dev/null; then GENERATOR=(-G Ninja); fi
+BUILD_DIR=${BUILD_DIR:-build-gpu}
+cmake -S . -B "$BUILD_DIR" "${GENERATOR[@]}" \
+  -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
+  -DCELLWRIGHT_GUI=OFF -DCELLWRIGHT_BUILD_TESTS=OFF -DCELLWRIGHT_BUILD_BENCH=ON \
+  -DCMAKE_CUDA_ARCHITECTURES=90
+cmake --build "$BUILD_DIR" --target cellwright_bench_models -j "$(nproc)"
+
+mkdir -p bench/results
+status=0
+# The executable also writes its log to $OUT when set.
+"$BUILD_DIR/bench/models/cellwright_bench_models" --device cuda --out bench/results "$@" || status=$?
+# 3 = a model's bf16 result disagreed with fp32 (see the table's check column).
+exit $status
