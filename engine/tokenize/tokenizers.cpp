@@ -165,7 +165,8 @@ CellPatchCell planCellPatch(const CellValues& cell, const CellPatchOptions& o, u
   if (o.masking && n >= 2) {
     Rng rng = cellRng(o.seed, epoch, ref.source->datasetIndex, ref.row);
     int64_t nHeld = std::clamp<int64_t>(std::llround(o.heldOutFraction * static_cast<double>(n)), 1, n - 1);
-    nHeld = std::min(nHeld, o.maxDecoderGenes * 2 / 3);
+    // Room for the zero genes within the decoder cap.
+    nHeld = std::min(nHeld, static_cast<int64_t>(static_cast<double>(o.maxDecoderGenes) / (1.0 + o.zeroTargetRatio)));
     auto chosen = sampleWithoutReplacement(rng, n, nHeld);
     std::sort(chosen.begin(), chosen.end());
     for (int64_t i : chosen) {
@@ -175,7 +176,8 @@ CellPatchCell planCellPatch(const CellValues& cell, const CellPatchOptions& o, u
     }
     // Half as many genes the cell does not express, target 0.
     const int64_t zerosAvailable = o.nGenes - n;
-    const int64_t nZero = std::min({nHeld / 2, o.maxDecoderGenes - nHeld, zerosAvailable});
+    const auto wantedZeros = static_cast<int64_t>(std::floor(o.zeroTargetRatio * static_cast<double>(nHeld)));
+    const int64_t nZero = std::min({wantedZeros, o.maxDecoderGenes - nHeld, zerosAvailable});
     std::vector<int32_t> zeros;
     auto expressed = [&](int32_t g) { return std::binary_search(cell.genes.begin(), cell.genes.end(), g); };
     if (nZero > 0 && zerosAvailable >= 4 * nZero) {

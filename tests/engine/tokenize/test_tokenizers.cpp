@@ -1,6 +1,7 @@
 // The three tokenizers and the dense collation on cells small enough to check by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "cellwright/core/errors.h"
@@ -191,6 +192,48 @@ TEST(Tokenizers, RejectUnalignedData) {
   DenseOptions o;
   o.nGenes = 7;
   EXPECT_THROW(collateDense(f.cells(), o), Error);
+}
+
+}  // namespace
+}  // namespace cw::tokenize
+
+namespace cw::tokenize {
+namespace {
+
+TEST(CellPatchTokenizer, DecoderAndEncoderCaps) {
+  // 4,000 expressed genes of 10,000: 30% = 1,200 held out exceeds the decoder cap, so
+  // 1000 / 1.5 = 666 are held out plus 333 zero genes (999 <= 1,000); the encoder keeps
+  // 3,000 of the remaining 3,334 (the highest values).
+  CsrMatrix m;
+  m.rows = 1;
+  m.cols = 10000;
+  for (int g = 0; g < 4000; ++g) {
+    m.indices.push_back(g);
+    m.data.push_back(static_cast<float>(1 + g % 50));
+  }
+  m.indptr = {0, 4000};
+  CellSource s;
+  s.matrix = &m;
+  CellPatchOptions o;
+  o.nGenes = 10000;
+  o.masking = true;
+  const TokenBatch t = tokenizeCellPatch({{&s, 0}}, o);
+  EXPECT_EQ(t.decoderGeneIds.size(1), 999);
+  EXPECT_EQ((t.decoderGeneIds > 4000).sum().item<int64_t>(), 333);  // zero genes: ids above 4000
+  EXPECT_EQ(t.geneIds.size(1), 3000);
+  // Dropped encoder genes are the lowest: no dropped gene has a higher count than a kept one.
+  std::vector<int> role(4000, 0);  // 0 dropped, 1 encoder, 2 held out
+  for (int64_t i = 0; i < t.geneIds.size(1); ++i) role[t.geneIds[0][i].item<int64_t>() - 1] = 1;
+  for (int64_t i = 0; i < t.decoderGeneIds.size(1); ++i)
+    if (const int64_t g = t.decoderGeneIds[0][i].item<int64_t>() - 1; g < 4000) role[g] = 2;
+  float minKept = 1e9f, maxDropped = 0;
+  int dropped = 0;
+  for (int g = 0; g < 4000; ++g) {
+    if (role[g] == 1) minKept = std::min(minKept, m.data[g]);
+    if (role[g] == 0) maxDropped = std::max(maxDropped, m.data[g]), ++dropped;
+  }
+  EXPECT_EQ(dropped, 334);
+  EXPECT_LE(maxDropped, minKept);
 }
 
 }  // namespace

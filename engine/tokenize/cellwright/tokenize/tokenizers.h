@@ -16,6 +16,10 @@
 //  - scReformer / BioFormer: 15% of non-zero genes (>= 1); 90% of those -> MASK bin, 10% kept.
 //  - CellPatch: 30% of non-zero genes leave the encoder and become decoder targets, plus half
 //    as many zero genes (target 0); at most maxDecoderGenes decoder genes.
+// From the plugin API's TokenizerSpec: "scbert" -> ScReformerOptions (bucketSize =
+// padToMultipleOf / 2, masking.keepFraction = 1 - maskReplaceFraction, values.logBase Two
+// when log2); "bioformer" -> BioFormerOptions; "cellpatch" -> CellPatchOptions (maxGenes =
+// maxTokens, maxValue = clipValue, roundValues for ClipRound); "dense" -> DenseOptions.
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -62,6 +66,7 @@ struct CellPatchOptions {
   bool masking = false;  // hold out genes for the reconstruction decoder
   uint64_t seed = 0;
   double heldOutFraction = 0.3;
+  double zeroTargetRatio = 0.5;  // zero genes added as decoder targets, per held-out gene
   int64_t maxDecoderGenes = 1000;
 };
 struct DenseOptions {
