@@ -73,7 +73,7 @@ PretrainResult pretrain(const std::vector<const Dataset*>& datasets, const Pretr
   const auto spec = plugin.tokenizerSpec(modelConfig);
   {
     // A model without objectives fails here, before the run folder is touched.
-    plugins::ModelShape probe{8, 0, 1, 6};
+    plugins::ModelShape probe{8, 2, 1, 6};  // some models insist on a head
     if (registry.makeModel(options.model, modelConfig, probe)->pretrainObjectives().empty())
       throw Error("model '" + options.model + "' has no pre-training objective (fine-tune it directly)");
   }
