@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 #include "cellwright/core/errors.h"
@@ -113,6 +114,7 @@ struct BatchFrame {
 BatchFrame dispersionFrame(std::vector<double> mean, const std::vector<double>& var, const HvgOptions& o) {
   const size_t n = mean.size();
   BatchFrame f;
+  if (n == 0) return f;  // a batch expressing no gene
   f.dispersions.resize(n);
   for (size_t g = 0; g < n; ++g) {
     if (mean[g] == 0) mean[g] = 1e-12;
@@ -201,17 +203,30 @@ BatchFrame dispersionFrame(std::vector<double> mean, const std::vector<double>& 
   return f;
 }
 
-int32_t countBatches(const std::vector<int32_t>& batches, int64_t rows) {
-  if (batches.empty()) return 1;
+// Batch codes renumbered 0..k-1 over the batches that have cells (in code order); each
+// batch needs two cells for a variance.
+std::vector<int32_t> compactBatches(const std::vector<int32_t>& batches, int64_t rows, int32_t& nBatches) {
+  nBatches = 1;
+  if (batches.empty()) return {};
   if (static_cast<int64_t>(batches.size()) != rows)
     throw Error("highly variable genes: the batch column has " + std::to_string(batches.size()) +
                 " entries for " + std::to_string(rows) + " cells");
-  int32_t mx = -1;
+  std::map<int32_t, int64_t> cellsPerCode;
   for (int32_t b : batches) {
     if (b < 0) throw Error("highly variable genes: some cells have no batch (missing value in the batch column)");
-    mx = std::max(mx, b);
+    ++cellsPerCode[b];
   }
-  return mx + 1;
+  std::map<int32_t, int32_t> newCode;
+  for (const auto& [code, cells] : cellsPerCode) {
+    if (cells < 2)
+      throw Error("highly variable genes: batch " + std::to_string(code) + " has a single cell; per-batch "
+                  "selection needs at least two cells in every batch");
+    newCode.emplace(code, static_cast<int32_t>(newCode.size()));
+  }
+  std::vector<int32_t> out(batches.size());
+  for (size_t i = 0; i < batches.size(); ++i) out[i] = newCode[batches[i]];
+  nBatches = static_cast<int32_t>(newCode.size());
+  return out;
 }
 
 HvgResult dispersionFlavor(const CsrMatrix& m, const HvgOptions& o, int32_t nBatches, Feedback* feedback) {
@@ -314,7 +329,10 @@ HvgResult seuratV3(const CsrMatrix& m, const HvgOptions& o, int32_t nBatches, Fe
         ly.push_back(std::log10(var[g]));
       }
     std::vector<double> estimated(G, 0.0);
-    if (!notConst.empty()) {
+    if (notConst.size() < 10)
+      throw Error("seurat_v3 highly variable genes: too few genes vary" +
+                  std::string(nBatches > 1 ? " within batch " + std::to_string(b) : "") + " to fit the mean-variance trend");
+    {
       const std::vector<double> fit = loessFit(lx, ly, {o.span, 2});
       for (size_t i = 0; i < notConst.size(); ++i) estimated[notConst[i]] = fit[i];
     }
@@ -412,10 +430,12 @@ const char* hvgFlavorName(HvgFlavor flavor) {
 HvgResult highlyVariableGenes(const CsrMatrix& matrix, const HvgOptions& options, Feedback* feedback) {
   if (matrix.rows < 2) throw Error("highly variable genes need at least two cells");
   if (options.nBins < 1) throw Error("highly variable genes: the number of mean bins must be positive");
-  const int32_t nBatches = countBatches(options.batches, matrix.rows);
-  if (feedback) feedback->setProgress(0.0, std::string("highly variable genes (") + hvgFlavorName(options.flavor) + ")");
-  HvgResult r = options.flavor == HvgFlavor::SeuratV3 ? seuratV3(matrix, options, nBatches, feedback)
-                                                      : dispersionFlavor(matrix, options, nBatches, feedback);
+  int32_t nBatches = 1;
+  HvgOptions o = options;
+  o.batches = compactBatches(options.batches, matrix.rows, nBatches);
+  if (feedback) feedback->setProgress(0.0, std::string("highly variable genes (") + hvgFlavorName(o.flavor) + ")");
+  HvgResult r = o.flavor == HvgFlavor::SeuratV3 ? seuratV3(matrix, o, nBatches, feedback)
+                                                : dispersionFlavor(matrix, o, nBatches, feedback);
   r.nHighlyVariable = std::count(r.highlyVariable.begin(), r.highlyVariable.end(), true);
   if (feedback) feedback->setProgress(1.0);
   return r;

@@ -123,6 +123,14 @@ TEST(HvgBatches, RanksByNumberOfBatchesThenDispersion) {
   HvgOptions bad = o;
   bad.batches = {0, 1};
   EXPECT_THROW(highlyVariableGenes(logged(counts), bad), Error);
+  bad.batches = {0, 0, 0, 0, 1, 1, 1, 2};  // batch 2 has one cell
+  EXPECT_THROW(highlyVariableGenes(logged(counts), bad), Error);
+  // Unused category codes do not count as batches.
+  HvgOptions gaps = o;
+  gaps.batches = {3, 3, 3, 3, 7, 7, 7, 7};
+  const HvgResult g = highlyVariableGenes(logged(counts), gaps);
+  EXPECT_EQ(g.nBatches, 2);
+  EXPECT_EQ(g.highlyVariableNbatches, r.highlyVariableNbatches);
 }
 
 }  // namespace

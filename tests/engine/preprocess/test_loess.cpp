@@ -17,15 +17,22 @@ TEST(Loess, ReproducesAQuadraticExactly) {
     x.push_back(v);
     y.push_back(1.0 + 2.0 * v - 0.5 * v * v);
   }
-  const auto fit = loessFit(x, y, {0.3, 2});
-  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(fit[i], y[i], 1e-9) << i;
+  for (auto surface : {LoessOptions::Surface::Interpolate, LoessOptions::Surface::Direct}) {
+    const auto fit = loessFit(x, y, {0.3, 2, surface});
+    for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(fit[i], y[i], 1e-9) << i;
+  }
 }
 
-TEST(Loess, MatchesSkmiscDirectSurface) {
+TEST(Loess, MatchesSkmiscBothSurfaces) {
   const auto t = test::readCsvGz(std::string(CELLWRIGHT_TEST_DATA_DIR) + "/preprocess/loess_span03.csv.gz");
-  const auto x = t.numbers("x"), y = t.numbers("y"), expected = t.numbers("direct");
-  const auto fit = loessFit(x, y, {0.3, 2});
-  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(fit[i], expected[i], 1e-9) << i;
+  const auto x = t.numbers("x"), y = t.numbers("y");
+  const auto direct = loessFit(x, y, {0.3, 2, LoessOptions::Surface::Direct});
+  const auto interpolated = loessFit(x, y, {0.3, 2});  // skmisc's default surface
+  const auto expectDirect = t.numbers("direct"), expectInterpolated = t.numbers("interpolate");
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_NEAR(direct[i], expectDirect[i], 1e-9) << i;
+    EXPECT_NEAR(interpolated[i], expectInterpolated[i], 1e-9) << i;
+  }
 }
 
 TEST(Loess, RejectsTooFewPoints) {
