@@ -28,7 +28,8 @@ CsrMatrix stackRows(const std::vector<const CsrMatrix*>& parts) {
 
 namespace {
 
-// Per-cell codes of a column over several datasets, by value (missing column: -1).
+// Per-cell codes of a column over several datasets, by value (missing column: -1). Without
+// a key, each dataset's fallback name is its cells' value (or -1 when none is given).
 std::pair<std::vector<int64_t>, std::vector<std::string>> codesAcross(const std::vector<const Dataset*>& datasets,
                                                                       const std::string& key,
                                                                       const std::vector<std::string>& fallbackNames) {
@@ -39,7 +40,9 @@ std::pair<std::vector<int64_t>, std::vector<std::string>> codesAcross(const std:
     const Dataset& ds = *datasets[d];
     const Column* column = !key.empty() && ds.obs.has(key) ? &ds.obs.at(key) : nullptr;
     for (int64_t i = 0; i < ds.nObs(); ++i) {
-      std::string value = column ? column->valueAsString(static_cast<size_t>(i)) : (key.empty() ? fallbackNames[d] : "");
+      std::string value;
+      if (column) value = column->valueAsString(static_cast<size_t>(i));
+      else if (key.empty() && d < fallbackNames.size()) value = fallbackNames[d];
       if (value.empty()) {
         codes.push_back(-1);
         continue;
@@ -70,7 +73,7 @@ PretrainResult pretrain(const std::vector<const Dataset*>& datasets, const Pretr
   const auto spec = plugin.tokenizerSpec(modelConfig);
   {
     // A model without objectives fails here, before the run folder is touched.
-    plugins::ModelShape probe{8, 0, 1, 6};
+    plugins::ModelShape probe{8, 2, 1, 6};  // some models insist on a head
     if (registry.makeModel(options.model, modelConfig, probe)->pretrainObjectives().empty())
       throw Error("model '" + options.model + "' has no pre-training objective (fine-tune it directly)");
   }
