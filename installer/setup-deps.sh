@@ -20,6 +20,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-pthread libgloo-dev
   libhdf5-dev libeigen3-dev libigraph-dev libhnswlib-dev zlib1g-dev
+  # Debian's igraph CMake config names libglpk.so and libplfit.so without depending on them.
+  libglpk-dev libplfit-dev
   libgtest-dev nlohmann-json3-dev
   # The h5ad round-trip test reads our files back with anndata.
   python3 python3-anndata python3-h5py

@@ -16,6 +16,10 @@ Dataset readH5adFile(const std::filesystem::path& path, const ReadOptions& optio
                      Feedback* feedback);
 Dataset readTenxH5File(const std::filesystem::path& path, const ReadOptions& options, Warnings& warnings,
                        Feedback* feedback);
+Dataset readMatrixMarketFolder(const std::filesystem::path& path, const ReadOptions& options,
+                               Warnings& warnings, Feedback* feedback);
+Dataset readDelimitedTextFile(const std::filesystem::path& path, const ReadOptions& options,
+                              Warnings& warnings, Feedback* feedback);
 
 // CSC arrays (or CSR of the transposed matrix) -> CSR of shape rows x cols. Stable:
 // indices stay sorted within each output row.

@@ -96,8 +96,11 @@ ReadResult readDataset(const fs::path& path, const ReadOptions& options, Feedbac
     case FileFormat::H5ad: result.dataset = readH5adFile(path, options, result.warnings, feedback); break;
     case FileFormat::TenxH5: result.dataset = readTenxH5File(path, options, result.warnings, feedback); break;
     case FileFormat::MatrixMarketDir:
+      result.dataset = readMatrixMarketFolder(path, options, result.warnings, feedback);
+      break;
     case FileFormat::DelimitedText:
-      throw Error("'" + path.string() + "': this build reads h5ad and 10x .h5 files only");
+      result.dataset = readDelimitedTextFile(path, options, result.warnings, feedback);
+      break;
     case FileFormat::Unknown: {
       if (fs::is_directory(path, ec))
         throw Error("'" + path.string() + "' is a folder without matrix.mtx or matrix.mtx.gz");
