@@ -19,6 +19,7 @@ TokenBatch TokenBatch::to(const torch::Device& device, bool nonBlocking) const {
   out.studies = move(studies);
   out.dense = move(dense);
   out.cellIndices = cellIndices;
+  out.datasetIndices = datasetIndices;
   return out;
 }
 

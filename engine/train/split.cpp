@@ -57,3 +57,86 @@ std::vector<std::vector<int64_t>> stratifiedFolds(const std::vector<int>& labels
 }
 
 }  // namespace cw::train
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_map>
+
+namespace cw::train {
+
+BatchSplitResult batchSplit(const std::vector<int>& labels, const std::vector<std::string>& batches,
+                            const std::string& testBatch, double validationFraction, uint64_t seed) {
+  if (labels.size() != batches.size()) throw Error("labels and batches differ in length");
+  BatchSplitResult out;
+  std::vector<int> trainLabels(labels.size(), -1);
+  std::set<std::string> others;
+  bool testFound = false;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (batches[i] == testBatch) testFound = true;
+    else if (!batches[i].empty()) {
+      trainLabels[i] = labels[i];
+      others.insert(batches[i]);
+    }
+  }
+  if (!testFound) throw Error("no cell has batch '" + testBatch + "'");
+  if (others.empty()) throw Error("every cell is in batch '" + testBatch + "': nothing left to train on");
+  out.trainBatches.assign(others.begin(), others.end());
+  SplitOptions o;
+  o.trainFraction = 1.0 - validationFraction;
+  o.validationFraction = validationFraction;
+  o.testFraction = 0.0;
+  o.seed = seed;
+  auto part = stratifiedSplit(trainLabels, o);
+  out.split.train = std::move(part.train);
+  out.split.validation = std::move(part.validation);
+  std::set<int> seen;
+  for (auto i : out.split.train) seen.insert(labels[i]);
+  std::set<int> excluded;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (batches[i] != testBatch || labels[i] < 0) continue;
+    if (seen.count(labels[i])) out.split.test.push_back(static_cast<int64_t>(i));
+    else excluded.insert(labels[i]);
+  }
+  out.excludedLabels.assign(excluded.begin(), excluded.end());
+  return out;
+}
+
+std::string splitToJson(const SplitResult& split, const std::vector<std::string>& cellNames) {
+  auto names = [&](const std::vector<int64_t>& part) {
+    std::vector<std::string> out;
+    for (auto i : part) out.push_back(cellNames.at(static_cast<size_t>(i)));
+    return out;
+  };
+  nlohmann::json j;
+  j["train"] = names(split.train);
+  j["validation"] = names(split.validation);
+  j["test"] = names(split.test);
+  return j.dump(1);
+}
+
+SplitResult splitFromJson(const std::string& text, const std::vector<std::string>& cellNames) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    throw Error("the split file is not valid JSON");
+  }
+  std::unordered_map<std::string, int64_t> index;
+  for (size_t i = 0; i < cellNames.size(); ++i) index.emplace(cellNames[i], static_cast<int64_t>(i));
+  auto part = [&](const char* key) {
+    std::vector<int64_t> out;
+    if (!j.contains(key)) return out;
+    for (const auto& name : j.at(key)) {
+      auto it = index.find(name.get<std::string>());
+      if (it == index.end()) throw Error("the split file names cell '" + name.get<std::string>() + "', which is not in the data");
+      out.push_back(it->second);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  SplitResult s{part("train"), part("validation"), part("test")};
+  if (s.train.empty()) throw Error("the split file has no training cells");
+  return s;
+}
+
+}  // namespace cw::train

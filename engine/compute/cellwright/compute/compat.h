@@ -1,6 +1,7 @@
 #pragma once
 // The few LibTorch API differences between Debian's 1.13 (CPU) and PyTorch 2.x (CUDA),
 // in one place. Include only from .cpp files that already use torch.
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 

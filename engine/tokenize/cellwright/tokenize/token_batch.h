@@ -3,6 +3,16 @@
 // engine/tokenize (preprocessing issue) and the model plugins. Every tensor is on the CPU
 // when produced; the trainer moves the batch to the device. Fields a model does not use
 // stay undefined (tensor.defined() == false).
+//
+// Id conventions (all tokenizers, see tokenizers.h):
+//  - geneIds: 0 = padding; model gene g (0-based column of the aligned matrix / line of
+//    genes.txt) has id g + 1; BioFormer's CLS token has id nGenes + 1. An embedding table
+//    over gene ids therefore has nGenes + 2 rows (geneIdTableSize()).
+//  - scReformer bins: 0..5 expression, 6 = MASK and padding (7 bin embeddings).
+//  - BioFormer bins: 0 = zero, 1..50 quantile bins, 51 = MASK (52 bin embeddings); the CLS
+//    position (0) has bin 0 and value 0 and is never masked.
+//  - Masked positions (MASK bin) carry value 0 in `values`; their truth is in targetBins /
+//    targetValues, which hold the original bin / value at every position.
 #include <cstdint>
 #include <vector>
 
@@ -35,7 +45,8 @@ struct TokenBatch {
   // of the vocabulary in order).
   torch::Tensor dense;
 
-  std::vector<int64_t> cellIndices;  // row of each cell in its dataset
+  std::vector<int64_t> cellIndices;     // row of each cell in its dataset
+  std::vector<int64_t> datasetIndices;  // which dataset of the corpus each cell came from (CellSource::datasetIndex)
 
   int64_t size() const { return static_cast<int64_t>(cellIndices.size()); }
   // Moves every defined tensor to `device` (non_blocking when pinned).

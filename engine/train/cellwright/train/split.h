@@ -1,6 +1,9 @@
 #pragma once
-// Stratified random splits of cells into train / validation / test, and k folds.
+// Stratified random splits of cells into train / validation / test, k folds, batch splits,
+// and split.json (cell names of each part).
 #include <cstdint>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 namespace cw::train {
@@ -22,5 +25,21 @@ SplitResult stratifiedSplit(const std::vector<int>& labels, const SplitOptions& 
 
 // k stratified folds: fold f's test part is the f-th fold. Cells with code < 0 are left out.
 std::vector<std::vector<int64_t>> stratifiedFolds(const std::vector<int>& labels, int k, uint64_t seed);
+
+// Cross-study transfer: train (and validate, a stratified `validationFraction` of them) on
+// cells whose batch is not `testBatch`, test on the cells of `testBatch` whose label occurs
+// in training. Labels of the test batch absent from training are listed, not tested.
+struct BatchSplitResult {
+  SplitResult split;
+  std::vector<std::string> trainBatches;
+  std::vector<int> excludedLabels;  // label codes
+};
+BatchSplitResult batchSplit(const std::vector<int>& labels, const std::vector<std::string>& batches,
+                            const std::string& testBatch, double validationFraction, uint64_t seed);
+
+// split.json: {"train": [names], "validation": [...], "test": [...]} (+ `extra` keys).
+std::string splitToJson(const SplitResult& split, const std::vector<std::string>& cellNames);
+// Reads a split.json by cell names. Throws cw::Error naming an unknown cell.
+SplitResult splitFromJson(const std::string& json, const std::vector<std::string>& cellNames);
 
 }  // namespace cw::train

@@ -1,0 +1,133 @@
+#include "lsh_attention.h"
+
+#include "cellwright/core/errors.h"
+
+namespace cw::plugins::lsh {
+
+namespace {
+// Padding keys get a score far below the self-mask, so a token alone with padding still
+// attends to itself.
+constexpr double kPaddingScore = -1e9;
+
+// Scores and softmax in at least single precision (autocast may hand us bf16/fp16).
+torch::Tensor atLeastFloat(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kHalf || t.scalar_type() == torch::kBFloat16 ? t.to(torch::kFloat) : t;
+}
+// For every (query slot, key slot) pair of the chunked scores [N, C, bs, 2bs]: in how many
+// hash rounds the key falls in the query's chunk or the one before it (at least 1).
+torch::Tensor roundsMet(const torch::Tensor& undoSort, const torch::Tensor& bPos, const torch::Tensor& bkPos,
+                        int64_t n, int64_t nHashes, int64_t l, int64_t bs) {
+  const int64_t chunksPerRound = l / bs;
+  // Chunk (within its round) of every position in every round: [N, L, nHashes].
+  auto roundOffsets = (torch::arange(nHashes, undoSort.options()) * chunksPerRound).view({1, nHashes, 1});
+  auto chunkOf = (undoSort.view({n, nHashes, l}).div(bs, "floor") - roundOffsets).transpose(1, 2).contiguous();
+  auto locsOf = [&](const torch::Tensor& pos) {  // pos [N, C, k] -> [N, C, k, nHashes]
+    return chunkOf.gather(1, pos.reshape({n, -1, 1}).expand({n, pos.size(1) * pos.size(2), nHashes}))
+        .view({n, pos.size(1), pos.size(2), nHashes});
+  };
+  auto q = locsOf(bPos), k = locsOf(bkPos);
+  auto count = torch::zeros({n, bPos.size(1), bs, 2 * bs}, torch::TensorOptions().dtype(torch::kFloat).device(q.device()));
+  for (int64_t r = 0; r < nHashes; ++r) {
+    auto qc = q.select(-1, r).unsqueeze(-1), kc = k.select(-1, r).unsqueeze(2);
+    auto previous = (qc - 1 + chunksPerRound).remainder(chunksPerRound);
+    count += kc.eq(qc).logical_or(kc.eq(previous)).to(torch::kFloat);
+  }
+  return count.clamp_min(1.0);
+}
+
+}  // namespace
+
+torch::Tensor randomRotations(int64_t dim, int64_t nHashes, int64_t nBuckets, at::Generator generator,
+                              const torch::Device& device, torch::ScalarType dtype) {
+  auto rotations = at::randn({dim, nHashes, nBuckets / 2}, generator, torch::TensorOptions().dtype(torch::kFloat));
+  return rotations.to(device, dtype);
+}
+
+torch::Tensor hashBuckets(const torch::Tensor& qk, const torch::Tensor& rotations) {
+  const int64_t n = qk.size(0), l = qk.size(1), nHashes = rotations.size(1), half = rotations.size(2);
+  // [N, L, d] x [d, H, R] -> [N, H, L, R]
+  auto rotated = torch::einsum("btf,fhi->bhti", {qk.detach().to(rotations.scalar_type()), rotations});
+  auto buckets = torch::cat({rotated, -rotated}, -1).argmax(-1);  // [N, H, L]
+  auto offsets = (torch::arange(nHashes, buckets.options()) * (2 * half)).view({1, nHashes, 1});
+  return (buckets + offsets).reshape({n, nHashes * l});
+}
+
+torch::Tensor lshAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding,
+                           const torch::Tensor& buckets, const LshOptions& options, torch::Tensor* received) {
+  const int64_t n = qk.size(0), l = qk.size(1), d = qk.size(2), bs = options.bucketSize;
+  const int64_t nHashes = buckets.size(1) / l;
+  if (l % (2 * bs) != 0) throw cw::Error("LSH attention needs a length that is a multiple of twice the bucket size");
+  const int64_t nChunks = nHashes * l / bs;
+
+  // Sort by (bucket, position): key = L * bucket + position.
+  auto ticker = torch::arange(nHashes * l, buckets.options()).unsqueeze(0).expand({n, nHashes * l});
+  auto sortKey = l * buckets + ticker.remainder(l);
+  auto sorted = std::get<1>(sortKey.sort(-1));  // sticker: index into the (round, position) space
+  auto undoSort = sorted.argsort(static_cast<int64_t>(-1), /*descending=*/false);
+  auto positions = sorted.remainder(l);         // st: sequence position of each sorted slot
+
+  auto gatherRows = [&](const torch::Tensor& x) {
+    return x.gather(1, positions.unsqueeze(-1).expand({n, nHashes * l, x.size(2)}));
+  };
+  auto bq = gatherRows(qk).view({n, nChunks, bs, d});
+  auto bv = gatherRows(v).view({n, nChunks, bs, v.size(2)});
+  auto bPos = positions.view({n, nChunks, bs});
+  auto bk = torch::nn::functional::normalize(bq, torch::nn::functional::NormalizeFuncOptions().dim(-1).p(2));
+  // Look one chunk back within the same hash round (the round's first chunk wraps to its
+  // last). reformer_pytorch rolls across rounds instead, so its first chunk of a round sees
+  // the previous round's last chunk; within-round wrapping makes a sequence of two chunks
+  // exact full attention in every round.
+  const int64_t chunksPerRound = l / bs;
+  auto lookBack = [&](const torch::Tensor& x) {
+    auto perRound = x.view({n, nHashes, chunksPerRound, bs, -1}).roll(1, 2).view(x.sizes());
+    return torch::cat({x, perRound}, 2);
+  };
+  bk = lookBack(bk);
+  bv = lookBack(bv);
+  auto bkPos = lookBack(bPos);
+
+  auto dots = atLeastFloat(torch::matmul(bq, bk.transpose(-1, -2))) / std::sqrt(static_cast<double>(d));
+  if (keyPadding.defined()) {
+    auto padSorted = keyPadding.gather(1, positions).view({n, nChunks, bs});
+    dots = dots.masked_fill(lookBack(padSorted).unsqueeze(2), kPaddingScore);
+  }
+  if (options.dedupRounds && nHashes > 1) dots = dots - torch::log(roundsMet(undoSort, bPos, bkPos, n, nHashes, l, bs));
+  dots = dots.masked_fill(bPos.unsqueeze(-1).eq(bkPos.unsqueeze(2)), kSelfAttentionScore);
+
+  auto lse = torch::logsumexp(dots, -1, true);  // [N, C, bs, 1]
+  auto probs = torch::exp(dots - lse);
+  auto bo = torch::matmul(probs.to(bv.scalar_type()), bv);  // [N, C, bs, dv]
+
+  // Back to (round, position) order and combine rounds weighted by their total mass.
+  auto so = bo.reshape({n, nHashes * l, v.size(2)});
+  auto slogits = lse.reshape({n, nHashes * l});
+  auto o = so.gather(1, undoSort.unsqueeze(-1).expand_as(so)).view({n, nHashes, l, v.size(2)});
+  auto logits = slogits.gather(1, undoSort).view({n, nHashes, l, 1});
+  auto roundWeights = torch::exp(logits - torch::logsumexp(logits, 1, true));  // [N, H, L, 1]
+  auto out = (o * roundWeights.to(o.scalar_type())).sum(1);
+
+  if (received) {
+    auto sortedWeights = roundWeights.reshape({n, nHashes * l}).gather(1, sorted).view({n, nChunks, bs, 1});
+    auto mass = (probs * sortedWeights).reshape({n, nChunks * bs * 2 * bs});
+    // Each query contributes its probabilities to its keys' positions.
+    auto keysFlat = bkPos.unsqueeze(2).expand({n, nChunks, bs, 2 * bs}).reshape({n, nChunks * bs * 2 * bs});
+    if (keyPadding.defined()) {
+      auto queryReal = keyPadding.logical_not().gather(1, positions).view({n, nChunks, bs, 1});
+      mass = mass * queryReal.expand({n, nChunks, bs, 2 * bs}).reshape_as(mass).to(mass.scalar_type());
+    }
+    *received = torch::zeros({n, l}, mass.options()).scatter_add_(1, keysFlat, mass.detach());
+  }
+  return out;
+}
+
+torch::Tensor fullSharedQkAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding) {
+  const int64_t l = qk.size(1), d = qk.size(2);
+  auto k = torch::nn::functional::normalize(qk, torch::nn::functional::NormalizeFuncOptions().dim(-1).p(2));
+  auto dots = torch::matmul(qk, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(d));
+  if (keyPadding.defined()) dots = dots.masked_fill(keyPadding.unsqueeze(1), kPaddingScore);
+  auto self = torch::eye(l, torch::TensorOptions().dtype(torch::kBool).device(qk.device())).unsqueeze(0);
+  dots = dots.masked_fill(self, kSelfAttentionScore);
+  return torch::matmul(torch::softmax(dots, -1), v);
+}
+
+}  // namespace cw::plugins::lsh

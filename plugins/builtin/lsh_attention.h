@@ -1,0 +1,43 @@
+#pragma once
+// LSH attention (Kitaev, Kaiser & Levskaya 2020, "Reformer"), as scReformer-BERT uses it:
+// shared query/key, L2-normalised keys, per hash round a random rotation R and bucket =
+// argmax([xR, −xR]); tokens sorted by (bucket, position) and cut into chunks of
+// `bucketSize` that attend to themselves and the previous chunk; a token never attends to
+// itself (score −5e4) unless it has nothing else; rounds combined by their log-sum-exp.
+#include <torch/torch.h>
+
+namespace cw::plugins::lsh {
+
+inline constexpr double kSelfAttentionScore = -5e4;
+
+struct LshOptions {
+  int64_t bucketSize = 64;
+  int64_t nHashes = 4;
+  // Count a key seen by a query in several rounds once (Reformer paper; reformer_pytorch's
+  // allow_duplicate_attention=False): scores get −log(number of rounds the pair meets), so
+  // the combination is a softmax over the union of the rounds' keys. Costs one comparison
+  // pass per round over the score tensor.
+  bool dedupRounds = false;
+};
+
+// Random rotations [dim, nHashes, nBuckets / 2] from `generator` (a CPU generator; the
+// tensor is then moved to `device`).
+torch::Tensor randomRotations(int64_t dim, int64_t nHashes, int64_t nBuckets, at::Generator generator,
+                              const torch::Device& device, torch::ScalarType dtype);
+
+// Bucket of every token in every round, offset by round: [N, nHashes * L] int64 with
+// values in [0, nHashes * nBuckets).
+torch::Tensor hashBuckets(const torch::Tensor& qk, const torch::Tensor& rotations);
+
+// qk, v: [N, L, d] (N = batch × heads); L a multiple of 2 × bucketSize. keyPadding [N, L]
+// bool (true = padding) or undefined. `buckets` from hashBuckets. When `received` is given
+// it gets, per key position, the attention mass all real queries put on it [N, L].
+torch::Tensor lshAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding,
+                           const torch::Tensor& buckets, const LshOptions& options,
+                           torch::Tensor* received = nullptr);
+
+// Exact reference with the same semantics (shared QK, normalised keys, self-mask) over the
+// whole sequence.
+torch::Tensor fullSharedQkAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding);
+
+}  // namespace cw::plugins::lsh

@@ -1,0 +1,219 @@
+#include <gtest/gtest.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "cellwright/core/errors.h"
+#include "cellwright/plugins/config_fields.h"
+#include "model_test_support.h"
+#include "screformer.h"
+
+using namespace cw::plugins;
+
+namespace {
+
+at::Generator seeded(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+
+double relativeError(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).norm() / b.norm()).item<double>();
+}
+
+ScReformerConfig tinyConfig() {
+  ScReformerConfig c;
+  c.dim = 16;
+  c.layers = 2;
+  c.heads = 2;
+  c.dim_head = 8;
+  c.ff_chunks = 3;
+  c.bucket_size = 4;
+  c.n_hashes = 2;
+  c.head_hidden1 = 8;
+  c.head_hidden2 = 4;
+  return c;
+}
+
+std::shared_ptr<CellModel> tinyScReformer(nlohmann::json overrides = {}) {
+  PluginRegistry registry;
+  registerBuiltinPlugins(registry);
+  nlohmann::json c = configToJson(tinyConfig());
+  for (const auto& item : overrides.items()) c[item.key()] = item.value();
+  torch::manual_seed(2022);
+  auto model = registry.makeModel("screformer", c, ModelShape{30, 3, 0, 20});
+  model->eval();
+  return model;
+}
+
+}  // namespace
+
+TEST(LshAttention, EqualsFullAttentionWhenSequenceFitsOneBucketPair) {
+  torch::manual_seed(1);
+  const int64_t n = 3, l = 16, d = 8;
+  auto qk = torch::randn({n, l, d}, torch::kDouble);
+  auto v = torch::randn({n, l, d}, torch::kDouble);
+  auto padding = torch::zeros({n, l}, torch::kBool);
+  padding[2].narrow(0, 12, 4).fill_(true);
+  const lsh::LshOptions options{8, 3};
+  auto rotations = lsh::randomRotations(d, options.nHashes, l / options.bucketSize, seeded(4), torch::kCPU, torch::kDouble);
+  auto buckets = lsh::hashBuckets(qk, rotations);
+  auto fast = lsh::lshAttention(qk, v, padding, buckets, options);
+  auto exact = lsh::fullSharedQkAttention(qk, v, padding);
+  EXPECT_LT((fast - exact).abs().max().item<double>(), 1e-5);
+}
+
+TEST(LshAttention, WithinFivePercentOnTightClustersWithEightRounds) {
+  // 16 tight clusters of 8 keys, buckets (and chunks) of 32; every query points at its own
+  // cluster, so full attention is the mean of the cluster mates' values, and LSH puts the
+  // mates in one bucket. Rounds are combined over the union of the keys they saw
+  // (duplicates counted once); counting a key once per round it appears in weights the
+  // mates unevenly and is far off.
+  torch::manual_seed(2);
+  const int64_t clusters = 16, members = 8, d = 16, l = clusters * members, bucket = 32;
+  auto centers = torch::nn::functional::normalize(torch::randn({clusters, d}, torch::kDouble),
+                                                  torch::nn::functional::NormalizeFuncOptions().dim(-1));
+  auto assignment = torch::arange(l, torch::kLong).remainder(clusters).index_select(0, torch::randperm(l, torch::kLong));
+  auto qk = (centers.index_select(0, assignment) + 0.01 * torch::randn({l, d}, torch::kDouble)) * 64.0;
+  qk = qk.unsqueeze(0);
+  auto v = torch::randn({1, l, d}, torch::kDouble);
+  auto exact = lsh::fullSharedQkAttention(qk, v, torch::Tensor());
+  auto rotations = lsh::randomRotations(d, 8, l / bucket, seeded(9), torch::kCPU, torch::kDouble);
+  auto buckets = lsh::hashBuckets(qk, rotations);
+  const double error = relativeError(lsh::lshAttention(qk, v, torch::Tensor(), buckets, {bucket, 8, true}), exact);
+  const double withDuplicates =
+      relativeError(lsh::lshAttention(qk, v, torch::Tensor(), buckets, {bucket, 8, false}), exact);
+  auto oneRound = lsh::hashBuckets(qk, rotations.narrow(1, 0, 1));
+  const double single = relativeError(lsh::lshAttention(qk, v, torch::Tensor(), oneRound, {bucket, 1, true}), exact);
+  std::cout << "LSH vs full attention on clustered keys: 8 rounds " << error << ", 1 round " << single
+            << ", 8 rounds counting duplicates " << withDuplicates << "\n";
+  EXPECT_LT(error, 0.05);
+  EXPECT_GT(single, error);
+  EXPECT_GT(withDuplicates, 0.05);
+}
+
+TEST(LshAttention, TokenAttendsToItselfOnlyWhenAlone) {
+  // One real token among padding: its output is its own value.
+  auto qk = torch::randn({1, 8, 4}, torch::kDouble);
+  auto v = torch::randn({1, 8, 4}, torch::kDouble);
+  auto padding = torch::ones({1, 8}, torch::kBool);
+  padding[0][3] = false;
+  auto rotations = lsh::randomRotations(4, 2, 2, seeded(1), torch::kCPU, torch::kDouble);
+  auto out = lsh::lshAttention(qk, v, padding, lsh::hashBuckets(qk, rotations), {4, 2});
+  EXPECT_TRUE(torch::allclose(out[0][3], v[0][3], 1e-9, 1e-9));
+}
+
+TEST(Reversible, SameGradientsAsOrdinaryResidualInDouble) {
+  for (bool training : {false, true}) {
+    ScReformerConfig c = tinyConfig();
+    c.dropout = training ? 0.1 : 0.0;
+    torch::manual_seed(3);
+    ReversibleStack reversible(c), ordinary(c);
+    {
+      torch::NoGradGuard noGrad;
+      auto src = reversible->named_parameters();
+      for (auto& item : ordinary->named_parameters()) item.value().copy_(src[item.key()]);
+    }
+    reversible->to(torch::kDouble);
+    ordinary->to(torch::kDouble);
+    reversible->train(training);
+    ordinary->train(training);
+    auto x = torch::randn({2, 16, c.dim}, torch::kDouble);
+    auto padding = torch::zeros({2, 16}, torch::kBool);
+    padding[1].narrow(0, 10, 6).fill_(true);
+    auto target = torch::randn({2, 16, c.dim}, torch::kDouble);
+
+    auto run = [&](ReversibleStack& stack, bool useReversible) {
+      auto input = x.clone().requires_grad_(true);
+      torch::manual_seed(77);  // same dropout masks in both runs
+      auto out = stack->forward(input, padding, useReversible);
+      (out * target).sum().backward();
+      return std::make_pair(out.detach(), input.grad());
+    };
+    auto [outRev, gradRev] = run(reversible, true);
+    auto [outOrd, gradOrd] = run(ordinary, false);
+    EXPECT_LT(relativeError(outRev, outOrd), 1e-10) << "training " << training;
+    EXPECT_LT(relativeError(gradRev, gradOrd), 1e-6) << "training " << training;
+    auto ordParams = ordinary->named_parameters();
+    for (const auto& item : reversible->named_parameters()) {
+      ASSERT_TRUE(item.value().grad().defined()) << item.key();
+      EXPECT_LT(relativeError(item.value().grad(), ordParams[item.key()].grad()), 1e-6) << item.key();
+    }
+  }
+}
+
+TEST(Reversible, KeepsOnlyTheStackOutputForBackward) {
+  // The reversible path's graph holds one node for the whole stack; the ordinary path holds
+  // every layer's activations (many nodes).
+  ScReformerConfig c = tinyConfig();
+  ReversibleStack stack(c);
+  auto x = torch::randn({1, 8, c.dim}).requires_grad_(true);
+  auto countNodes = [](const torch::Tensor& out) {
+    std::set<torch::autograd::Node*> seen;
+    std::vector<torch::autograd::Node*> todo{out.grad_fn().get()};
+    while (!todo.empty()) {
+      auto* node = todo.back();
+      todo.pop_back();
+      if (!node || !seen.insert(node).second) continue;
+      for (const auto& edge : node->next_edges()) todo.push_back(edge.function.get());
+    }
+    return seen.size();
+  };
+  const size_t reversibleNodes = countNodes(stack->forward(x, torch::Tensor(), true));
+  const size_t ordinaryNodes = countNodes(stack->forward(x, torch::Tensor(), false));
+  EXPECT_LT(reversibleNodes * 5, ordinaryNodes) << reversibleNodes << " vs " << ordinaryNodes;
+}
+
+TEST(ScReformer, ShapesPaddingAndInternalBucketPadding) {
+  auto model = tinyScReformer();
+  auto batch = cw::test::tokenBatch(2, 20, 30, 7, {0, 5});  // padded to 24 (2 x bucket) inside
+  EXPECT_EQ(model->classify(batch).sizes(), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(model->embed(batch).sizes(), (std::vector<int64_t>{2, 16}));
+  const auto att = model->attention(batch);
+  EXPECT_EQ(att.scores.sizes(), (std::vector<int64_t>{2, 1, 20}));
+  EXPECT_TRUE(torch::allclose(att.scores.sum(-1), torch::ones({2, 1}), 1e-5, 1e-5));
+  EXPECT_EQ(att.scores[1][0].narrow(0, 15, 5).abs().max().item<float>(), 0.0f);
+  auto odd = cw::test::tokenBatch(2, 26, 30, 7);  // more genes than the head's 20: only 20 classified
+  EXPECT_EQ(model->classify(odd).sizes(), (std::vector<int64_t>{2, 3}));
+
+  batch.maskedPositions = torch::zeros({2, 20}, torch::kBool);
+  batch.maskedPositions.select(1, 3).fill_(true);
+  batch.targetBins = torch::randint(0, 6, {2, 20}, torch::kLong);
+  model->train();
+  auto losses = model->pretrainLosses(batch);
+  EXPECT_TRUE(std::isfinite(losses.total.item<double>()));
+  losses.total.backward();
+  EXPECT_TRUE(model->named_parameters()["gene_embedding.weight"].grad().defined());
+}
+
+TEST(ScReformer, FixedSeedGivesIdenticalOutputs) {
+  auto a = tinyScReformer();
+  auto b = tinyScReformer();
+  EXPECT_TRUE(cw::test::allParametersEqual(*a, *b));
+  auto batch = cw::test::tokenBatch(2, 20, 30, 7);
+  EXPECT_TRUE(torch::equal(a->classify(batch), b->classify(batch)));
+  EXPECT_TRUE(torch::equal(a->classify(batch), a->classify(batch)));  // inference hashing is fixed
+  // Training draws fresh rotations from a seeded generator: equal across equal models.
+  a->train();
+  b->train();
+  torch::manual_seed(8);
+  auto ta = a->embed(batch);
+  torch::manual_seed(8);
+  auto tb = b->embed(batch);
+  EXPECT_TRUE(torch::equal(ta, tb));
+}
+
+TEST(ScReformer, FullEncoderVariantAndGeneEmbeddingInit) {
+  auto model = tinyScReformer({{"encoder", "full"}});
+  auto batch = cw::test::tokenBatch(2, 20, 30, 7, {0, 4});
+  EXPECT_EQ(model->classify(batch).sizes(), (std::vector<int64_t>{2, 3}));
+  const auto att = model->attention(batch);
+  EXPECT_TRUE(torch::allclose(att.scores.sum(-1), torch::ones({2, 1}), 1e-5, 1e-5));
+  // Full attention ignores padding exactly.
+  auto padded = cw::test::withExtraPadding(batch, 6);
+  EXPECT_TRUE(torch::allclose(model->embed(batch), model->embed(padded), 1e-5, 1e-6));
+
+  ASSERT_TRUE(model->acceptsGeneEmbeddings());
+  auto table = torch::randn({30, 16});
+  model->setGeneEmbeddings(table, true);
+  auto weight = model->named_parameters(true)["gene_embedding.weight"];
+  EXPECT_TRUE(torch::equal(weight.narrow(0, 1, 29), table.narrow(0, 1, 29)));
+  EXPECT_FALSE(weight.requires_grad());
+  EXPECT_THROW(model->setGeneEmbeddings(torch::randn({30, 15}), false), cw::Error);
+}
