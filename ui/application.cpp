@@ -11,7 +11,13 @@
 
 #include "cellwright/compute/device.h"
 #include "cellwright/core/version.h"
+#include "cellwright/ui/analysis_steps.h"
+#include "cellwright/ui/document.h"
+#include "cellwright/ui/embedding_view.h"
+#include "cellwright/ui/evaluation_view.h"
+#include "cellwright/ui/job_queue.h"
 #include "cellwright/ui/main_window.h"
+#include "cellwright/ui/paga_view.h"
 
 namespace cw::ui {
 
@@ -20,6 +26,7 @@ namespace {
 struct GuiOptions {
   QString open, run, view = QStringLiteral("table"), colorBy, screenshot;
   bool viewOnly = false;
+  bool analyse = false;
 };
 
 GuiOptions parseOptions(QApplication& app) {
@@ -34,7 +41,9 @@ GuiOptions parseOptions(QApplication& app) {
   QCommandLineOption colorBy(QStringLiteral("color-by"), QStringLiteral("Annotation to colour cells by."), QStringLiteral("COL"));
   QCommandLineOption screenshot(QStringLiteral("screenshot"), QStringLiteral("Write a screenshot and exit."), QStringLiteral("OUT.png"));
   QCommandLineOption viewOnly(QStringLiteral("view-only"), QStringLiteral("Screenshot only the view, not the window."));
-  parser.addOptions({open, run, view, colorBy, screenshot, viewOnly});
+  QCommandLineOption analyse(QStringLiteral("analyse"),
+                             QStringLiteral("After opening: normalise, PCA, neighbours, UMAP, Leiden and PAGA with scanpy's defaults."));
+  parser.addOptions({open, run, view, colorBy, screenshot, viewOnly, analyse});
   parser.process(app);  // exits 0 on --help/--version, 1 on unknown options
   GuiOptions o;
   o.open = parser.value(open);
@@ -43,6 +52,7 @@ GuiOptions parseOptions(QApplication& app) {
   o.colorBy = parser.value(colorBy);
   o.screenshot = parser.value(screenshot);
   o.viewOnly = parser.isSet(viewOnly);
+  o.analyse = parser.isSet(analyse);
   return o;
 }
 
@@ -51,16 +61,79 @@ void fail(const QString& message) {
   QCoreApplication::exit(1);
 }
 
-// Renders the requested view and saves it; exits the event loop with the outcome.
-void takeScreenshot(MainWindow& window, const GuiOptions& options) {
-  QWidget* target = &window;
-  if (options.viewOnly) {
-    if (options.view == QStringLiteral("table")) target = window.cellTable();
-    else return fail(QStringLiteral("view '%1' is not available in this build").arg(options.view));
+// The widget that shows `view` (brought to the front), or null with `error` set.
+QWidget* showRequestedView(MainWindow& window, const GuiOptions& options, QString& error) {
+  if (options.view == QStringLiteral("table")) {
+    window.showView(window.cellTable()->parentWidget());
+    return window.cellTable();
   }
+  if (options.view == QStringLiteral("umap") || options.view == QStringLiteral("embedding") ||
+      options.view.startsWith(QStringLiteral("X_")) || window.embeddingView()->embeddingKeys().contains(QStringLiteral("X_") + options.view)) {
+    EmbeddingView* view = window.embeddingView();
+    const QString key = options.view == QStringLiteral("embedding") ? view->embedding() : options.view;
+    if (key.isEmpty() || !view->setEmbedding(key)) {
+      error = QStringLiteral("the dataset has no embedding '%1' (obsm keys: %2)").arg(key, view->embeddingKeys().join(QStringLiteral(", ")));
+      return nullptr;
+    }
+    window.showView(view);
+    return view;
+  }
+  if (options.view == QStringLiteral("paga")) {
+    if (!window.pagaView()->hasGraph()) {
+      error = QStringLiteral("the dataset has no PAGA graph (uns['paga'])");
+      return nullptr;
+    }
+    window.showView(window.pagaView());
+    return window.pagaView();
+  }
+  if (options.view == QStringLiteral("confusion") || options.view == QStringLiteral("roc")) {
+    if (options.run.isEmpty()) {
+      error = QStringLiteral("--view %1 needs --run RUN").arg(options.view);
+      return nullptr;
+    }
+    if (!window.openRun(options.run, &error)) return nullptr;
+    EvaluationView* view = window.evaluationView();
+    view->showPage(options.view);
+    return view->page(options.view);
+  }
+  error = QStringLiteral("view '%1' is not available in this build").arg(options.view);
+  return nullptr;
+}
+
+// Saves the requested view; exits the event loop with the outcome.
+void saveScreenshot(MainWindow& window, QWidget* view, const GuiOptions& options) {
+  QWidget* target = options.viewOnly ? view : &window;
   const QImage image = target->grab().toImage();
   if (image.isNull() || !image.save(options.screenshot)) return fail(QStringLiteral("could not write %1").arg(options.screenshot));
   QCoreApplication::exit(0);
+}
+
+// Shows the requested view and colouring; with --screenshot, saves it once drawn.
+void presentView(MainWindow& window, const GuiOptions& options) {
+  QString error;
+  QWidget* view = showRequestedView(window, options, error);
+  if (!view) {
+    if (!options.screenshot.isEmpty()) fail(error);
+    else std::fprintf(stderr, "cellwright: %s\n", qPrintable(error));
+    return;
+  }
+  // Let layouts settle and the first paint happen before grabbing.
+  auto shoot = [&window, view, options] {
+    if (!options.screenshot.isEmpty())
+      QTimer::singleShot(150, &window, [&window, view, options] { saveScreenshot(window, view, options); });
+  };
+  auto* embedding = qobject_cast<EmbeddingView*>(view);
+  if (embedding && !options.colorBy.isEmpty()) {
+    // A gene's expression arrives from a job: wait for the colours to land.
+    QObject::connect(embedding, &EmbeddingView::colorsApplied, &window, shoot, Qt::SingleShotConnection);
+    if (!embedding->setColorBy(options.colorBy)) {
+      const QString message = QStringLiteral("no annotation or gene named '%1'").arg(options.colorBy);
+      if (!options.screenshot.isEmpty()) return fail(message);
+      std::fprintf(stderr, "cellwright: %s\n", qPrintable(message));
+    }
+    return;
+  }
+  shoot();
 }
 
 }  // namespace
@@ -76,6 +149,8 @@ int runApplication(int argc, char** argv) {
   cw::configureThreads(settings.value(QStringLiteral("engine/threads"), 0).toInt());
 
   MainWindow window;
+  // Scripted screenshots keep the default layout so that they are reproducible.
+  if (options.screenshot.isEmpty()) window.restoreLayout();
   window.show();
 
   auto afterLoad = [&window, options](bool ok, const QString& message) {
@@ -83,9 +158,15 @@ int runApplication(int argc, char** argv) {
       if (!options.screenshot.isEmpty()) fail(message);
       return;
     }
-    if (!options.screenshot.isEmpty())
-      // Let layouts settle and the first paint happen before grabbing.
-      QTimer::singleShot(100, &window, [&window, options] { takeScreenshot(window, options); });
+    if (options.analyse && !window.document()->isEmpty()) {
+      // A failing step ends a scripted run with its message.
+      QObject::connect(window.jobQueue(), &JobQueue::jobFailed, &window, [options](JobId, const QString& m) {
+        if (!options.screenshot.isEmpty()) fail(m);
+      });
+      enqueueEmbedAndCluster(window.jobQueue(), window.document(), [&window, options] { presentView(window, options); }, true);
+      return;
+    }
+    presentView(window, options);
   };
   if (!options.open.isEmpty()) {
     if (!QFileInfo::exists(options.open)) {

@@ -1,23 +1,36 @@
 #include "cellwright/ui/main_window.h"
 
 #include <QApplication>
+#include <QCloseEvent>
+#include <QSettings>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QInputDialog>
+#include <QRegularExpression>
+#include <QSet>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSortFilterProxyModel>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 
 #include "cellwright/compute/device.h"
 #include "cellwright/core/version.h"
 #include "cellwright/io/readers.h"
+#include "cellwright/analysis/de.h"
+#include "cellwright/ui/analysis_steps.h"
 #include "cellwright/ui/dataset_panel.h"
+#include "cellwright/ui/de_table.h"
 #include "cellwright/ui/document.h"
+#include "cellwright/ui/embedding_view.h"
+#include "cellwright/ui/evaluation_view.h"
+#include "cellwright/ui/export.h"
+#include "cellwright/ui/paga_view.h"
 #include "cellwright/ui/job_queue.h"
 #include "cellwright/ui/jobs_panel.h"
 #include "cellwright/ui/log_panel.h"
@@ -48,7 +61,23 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   auto* layout = new QVBoxLayout(central);
   layout->addWidget(filterEdit_);
   layout->addWidget(cellTable_);
-  setCentralWidget(central);
+  embeddingView_ = new EmbeddingView(document_, jobs_, this);
+  views_ = new QTabWidget(this);
+  views_->setObjectName(QStringLiteral("views"));
+  views_->addTab(central, tr("Cells"));
+  views_->addTab(embeddingView_, tr("Embedding"));
+  pagaView_ = new PagaView(document_, this);
+  views_->addTab(pagaView_, tr("PAGA"));
+  connect(pagaView_, &PagaView::groupCellsRequested, this, [this](const std::vector<int64_t>& cells) {
+    embeddingView_->setSelection(cells);
+    showView(embeddingView_);
+  });
+  evaluationView_ = new EvaluationView(this);
+  views_->addTab(evaluationView_, tr("Evaluation"));
+  connect(evaluationView_, &EvaluationView::confusionCellClicked, this, &MainWindow::selectConfusionCell);
+  setCentralWidget(views_);
+  connect(embeddingView_, &EmbeddingView::saveSelectionRequested, this, &MainWindow::keepSelectionAsCategory);
+  connect(embeddingView_, &EmbeddingView::differentialExpressionRequested, this, &MainWindow::compareSelection);
 
   buildDocks();
   buildMenus();
@@ -95,8 +124,51 @@ void MainWindow::buildMenus() {
   auto* file = menuBar()->addMenu(tr("&File"));
   auto* open = file->addAction(tr("&Open…"), this, &MainWindow::chooseAndOpen);
   open->setShortcut(QKeySequence::Open);
+  file->addAction(tr("Open &run…"), this, [this] {
+    const QString run = QFileDialog::getExistingDirectory(this, tr("Open run folder"));
+    if (!run.isEmpty()) openRun(run);
+  });
+  recentMenu_ = file->addMenu(tr("Open &recent"));
+  updateRecentMenu();
+  file->addSeparator();
+  auto* save = file->addAction(tr("&Save dataset as…"), this, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save dataset"), document_->path(), tr("AnnData (*.h5ad)"));
+    if (!path.isEmpty()) saveDataset(path);
+  });
+  save->setShortcut(QKeySequence::SaveAs);
+  file->addAction(tr("Export view as &PNG…"), this, [this] {
+    QWidget* view = views_->currentWidget();
+    bool ok = false;
+    const QString size = QInputDialog::getText(this, tr("Export PNG"), tr("Size in pixels (width×height):"), QLineEdit::Normal,
+                                               QStringLiteral("%1x%2").arg(view->width() * 2).arg(view->height() * 2), &ok);
+    const QStringList wh = size.split(QRegularExpression(QStringLiteral("[x×* ]")), Qt::SkipEmptyParts);
+    if (!ok || wh.size() != 2) return;
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export PNG"), QStringLiteral("view.png"), tr("PNG image (*.png)"));
+    if (!path.isEmpty() && !exportPng(view, path, QSize(wh[0].toInt(), wh[1].toInt())))
+      statusBar()->showMessage(tr("Could not write %1").arg(path), 8000);
+  });
+  file->addAction(tr("Export view as S&VG…"), this, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export SVG"), QStringLiteral("view.svg"), tr("SVG image (*.svg)"));
+    if (!path.isEmpty() && !exportSvg(views_->currentWidget(), path)) statusBar()->showMessage(tr("Could not write %1").arg(path), 8000);
+  });
+  file->addAction(tr("Export cell table as &CSV…"), this, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export cells"), QStringLiteral("cells.csv"), tr("CSV (*.csv)"));
+    if (!path.isEmpty() && !exportCsv(obsProxy_, path)) statusBar()->showMessage(tr("Could not write %1").arg(path), 8000);
+  });
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+  auto* analysis = menuBar()->addMenu(tr("&Analysis"));
+  analysis->addAction(tr("Embed and cluster (PCA, neighbours, UMAP, Leiden)"), this, [this] {
+    enqueueEmbedAndCluster(jobs_, document_, [this] {
+      embeddingView_->setColorBy(QStringLiteral("leiden"));
+      showView(embeddingView_);
+    });
+  });
+
+  analysis->addAction(tr("PAGA between Leiden clusters"), this, [this] {
+    enqueueDatasetEdit(jobs_, document_, tr("PAGA"), pagaStep({}), [this] { showView(pagaView_); });
+  });
 
   auto* view = menuBar()->addMenu(tr("&View"));
   for (auto* d : findChildren<QDockWidget*>()) view->addAction(d->toggleViewAction());
@@ -129,6 +201,7 @@ void MainWindow::openDataset(const QString& path, std::function<void(bool, const
       [this, path, done](std::any& result) {
         document_->setDataset(std::any_cast<std::shared_ptr<const cw::Dataset>>(result), path, false);
         logPanel_->append(1, tr("Opened %1").arg(path));
+        rememberRecent(path);
         if (done) done(true, QString());
       });
   if (done) {
@@ -148,6 +221,146 @@ void MainWindow::openDataset(const QString& path, std::function<void(bool, const
       done(false, tr("opening was canceled"));
     });
   }
+}
+
+void MainWindow::showView(QWidget* view) { views_->setCurrentWidget(view); }
+
+void MainWindow::saveDataset(const QString& path, std::function<void(bool)> done) {
+  auto dataset = document_->dataset();
+  if (!dataset) return;
+  const std::string file = path.toStdString();
+  const JobId id = jobs_->enqueue(
+      tr("Save %1").arg(QFileInfo(path).fileName()),
+      [dataset, file](cw::Feedback& feedback) -> std::any {
+        cw::io::writeH5ad(*dataset, file, {}, &feedback);
+        return {};
+      },
+      [this, path, dataset, done](std::any&) {
+        if (document_->dataset() == dataset) document_->markSaved(path);
+        logPanel_->append(1, tr("Saved %1").arg(path));
+        if (done) done(true);
+      });
+  if (done) {
+    auto failed = std::make_shared<QMetaObject::Connection>();
+    *failed = connect(jobs_, &JobQueue::jobFailed, this, [=](JobId jobId, const QString&) {
+      if (jobId != id) return;
+      disconnect(*failed);
+      done(false);
+    });
+  }
+}
+
+void MainWindow::rememberRecent(const QString& path) {
+  QSettings settings;
+  QStringList recent = settings.value(QStringLiteral("files/recent")).toStringList();
+  recent.removeAll(path);
+  recent.prepend(path);
+  while (recent.size() > 8) recent.removeLast();
+  settings.setValue(QStringLiteral("files/recent"), recent);
+  updateRecentMenu();
+}
+
+void MainWindow::updateRecentMenu() {
+  if (!recentMenu_) return;
+  recentMenu_->clear();
+  const QStringList recent = QSettings().value(QStringLiteral("files/recent")).toStringList();
+  for (const QString& path : recent) recentMenu_->addAction(QFileInfo(path).fileName(), this, [this, path] { openDataset(path); })->setToolTip(path);
+  recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (document_->isModified()) {
+    const auto answer = QMessageBox::question(
+        this, tr("Unsaved annotations"),
+        tr("The dataset has analysis results or annotations that are not saved. Save them before closing?"),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+    if (answer == QMessageBox::Cancel) return event->ignore();
+    if (answer == QMessageBox::Save) {
+      const QString path = QFileDialog::getSaveFileName(this, tr("Save dataset"), document_->path(), tr("AnnData (*.h5ad)"));
+      if (path.isEmpty()) return event->ignore();
+      event->ignore();
+      saveDataset(path, [this](bool ok) {
+        if (ok) close();
+      });
+      return;
+    }
+  }
+  QSettings settings;
+  settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+  settings.setValue(QStringLiteral("window/state"), saveState());
+  event->accept();
+}
+
+void MainWindow::restoreLayout() {
+  QSettings settings;
+  restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+  restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+}
+
+bool MainWindow::openRun(const QString& run, QString* error) {
+  QString message;
+  if (!evaluationView_->loadRun(run, &message)) {
+    logPanel_->append(3, message);
+    if (error) *error = message;
+    return false;
+  }
+  logPanel_->append(1, tr("Opened run %1").arg(run));
+  showView(evaluationView_);
+  return true;
+}
+
+void MainWindow::selectConfusionCell(const QString& truth, const QString& predicted) {
+  const QStringList names = evaluationView_->metrics().cellsWith(truth, predicted);
+  auto dataset = document_->dataset();
+  if (!dataset || names.isEmpty()) {
+    statusBar()->showMessage(tr("%1 test cells are %2 predicted as %3; open their dataset to see them").arg(names.size()).arg(truth, predicted), 8000);
+    return;
+  }
+  const QSet<QString> wanted(names.begin(), names.end());
+  std::vector<int64_t> cells;
+  for (size_t i = 0; i < dataset->obs.index.size(); ++i)
+    if (wanted.contains(QString::fromStdString(dataset->obs.index[i]))) cells.push_back(static_cast<int64_t>(i));
+  embeddingView_->setSelection(cells);
+  statusBar()->showMessage(tr("Selected %1 cells: truth %2, predicted %3").arg(cells.size()).arg(truth, predicted), 8000);
+  showView(embeddingView_);
+}
+
+void MainWindow::keepSelectionAsCategory(const std::vector<int64_t>& cells) {
+  auto dataset = document_->dataset();
+  if (!dataset || cells.empty()) return;
+  QString name = QStringLiteral("selection");
+  for (int i = 2; dataset->obs.has(name.toStdString()); ++i) name = QStringLiteral("selection_%1").arg(i);
+  bool ok = false;
+  name = QInputDialog::getText(this, tr("Keep selection"), tr("Name of the new annotation:"), QLineEdit::Normal, name, &ok).trimmed();
+  if (!ok || name.isEmpty()) return;
+  enqueueDatasetEdit(jobs_, document_, tr("Annotate %1 cells").arg(cells.size()), selectionCategoryStep(name.toStdString(), cells),
+                     [this, name] { embeddingView_->setColorBy(name); });
+}
+
+void MainWindow::compareSelection(const std::vector<int64_t>& cells) {
+  auto dataset = document_->dataset();
+  if (!dataset || cells.empty()) return;
+  jobs_->enqueue(
+      tr("Differential expression (%1 selected cells vs rest)").arg(cells.size()),
+      [dataset, cells](cw::Feedback& feedback) -> std::any {
+        std::vector<bool> chosen(static_cast<size_t>(dataset->nObs()), false);
+        for (int64_t c : cells) chosen[static_cast<size_t>(c)] = true;
+        std::vector<int64_t> rest;
+        for (int64_t i = 0; i < dataset->nObs(); ++i)
+          if (!chosen[static_cast<size_t>(i)]) rest.push_back(i);
+        auto result = cw::analysis::rankGenes(dataset->X, cells, rest, {}, &feedback);
+        result.group = "selection";
+        result.reference = "rest";
+        return result;
+      },
+      [this, dataset](std::any& result) {
+        auto* table = new DeTable(this);
+        table->setWindowFlag(Qt::Window);
+        table->setAttribute(Qt::WA_DeleteOnClose);
+        table->setResult(std::any_cast<cw::analysis::DeComparison&>(result), dataset->var.index);
+        table->resize(640, 480);
+        table->show();
+      });
 }
 
 void MainWindow::onDatasetChanged() {
