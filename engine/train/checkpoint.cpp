@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "cellwright/core/atomic_file.h"
+#include "cellwright/compute/compat.h"
 #include "cellwright/core/errors.h"
 
 namespace cw::train {
@@ -95,7 +96,7 @@ TrainingState loadCheckpoint(const fs::path& path, torch::nn::Module& model, tor
     // Optimiser state tensors load on the CPU; move them next to their parameters.
     for (auto& group : optimizer->param_groups())
       for (auto& p : group.params()) {
-        auto it = optimizer->state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+        auto it = optimizer->state().find(compat::optimizerStateKey(optimizer->state(), p));
         if (it == optimizer->state().end()) continue;
         if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(it->second.get())) {
           adam->exp_avg(adam->exp_avg().to(device));

@@ -6,6 +6,9 @@
 #include <torch/version.h>
 
 #include <optional>
+#include <sstream>
+#include <string>
+#include <type_traits>
 
 #define CELLWRIGHT_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
@@ -39,6 +42,20 @@ inline torch::Tensor scaledDotProductAttention(const torch::Tensor& q, const tor
   if (dropout > 0.0) weights = torch::dropout(weights, dropout, /*train=*/true);
   return torch::matmul(weights, v);
 #endif
+}
+
+// Key of parameter `p` in torch::optim::Optimizer::state(): the TensorImpl's address printed
+// as a string in LibTorch 1.13, the raw pointer in 2.x. Deduced from the map's key type.
+template <typename StateMap>
+typename StateMap::key_type optimizerStateKey(const StateMap&, const torch::Tensor& p) {
+  using Key = typename StateMap::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream text;  // what c10::guts::to_string did
+    text << p.unsafeGetTensorImpl();
+    return text.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
 }
 
 // RAII autocast region (mixed precision) for one device type; a no-op when disabled.
