@@ -20,7 +20,7 @@ using namespace cw::train::testing;
 
 namespace {
 
-int freeLoopbackPort() {
+[[maybe_unused]] int freeLoopbackPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -33,7 +33,7 @@ int freeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
-pid_t spawnWorker(int rank, int port, const std::string& prefix) {
+[[maybe_unused]] pid_t spawnWorker(int rank, int port, const std::string& prefix) {
   std::vector<std::string> env = {"RANK=" + std::to_string(rank), "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
                                   "MASTER_PORT=" + std::to_string(port), "OMP_NUM_THREADS=1"};
   for (char** e = environ; *e; ++e) {
