@@ -21,6 +21,6 @@ hnsw=""
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCELLWRIGHT_GUI=OFF -DCELLWRIGHT_WERROR=ON \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -Dnlohmann_json_DIR="$deps/usr/share/cmake/nlohmann_json" \
   -DCMAKE_CUDA_ARCHITECTURES=90 $gtest_src $hnsw "$@" 2>&1 | tee "$results/gpu-configure.log" | tail -5
-time cmake --build build-gpu -j"$(nproc)" -- -k 0 2>&1 | grep -v "^\[" | tail -60
+time cmake --build build-gpu -j"$(nproc)" -- -k 0 2>&1 | { grep -v "^\[" || true; } | tail -60
 build-gpu/app/cellwright-cli doctor --json | tee "$results/doctor-gpu.json"
 ctest --test-dir build-gpu -L unit -j8 --output-on-failure 2>&1 | tail -25 | tee "$results/gpu-ctest.log"
