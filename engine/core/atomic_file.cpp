@@ -1,7 +1,10 @@
 #include "cellwright/core/atomic_file.h"
 
 #include <fstream>
-#include <random>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <sstream>
 
 #include "cellwright/core/errors.h"
@@ -9,12 +12,18 @@
 namespace cw {
 namespace fs = std::filesystem;
 
+fs::path temporarySibling(const fs::path& target) {
+  static std::atomic<unsigned> counter{0};
+  const auto clock = std::chrono::steady_clock::now().time_since_epoch().count();
+  fs::path tmp = target;
+  tmp += ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(clock % 1000000);
+  return tmp;
+}
+
 void writeAtomically(const fs::path& target, const std::function<void(const fs::path&)>& write) {
   if (target.has_parent_path() && !fs::exists(target.parent_path()))
     fs::create_directories(target.parent_path());
-  std::random_device rd;
-  fs::path tmp = target;
-  tmp += ".tmp" + std::to_string(rd() % 1000000);
+  const fs::path tmp = temporarySibling(target);
   try {
     write(tmp);
     fs::rename(tmp, target);

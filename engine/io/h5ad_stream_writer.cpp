@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "cellwright/core/atomic_file.h"
 #include "cellwright/core/errors.h"
 #include "cellwright/io/hdf5_lock.h"
 #include "h5ad_write_parts.h"
@@ -27,9 +28,7 @@ StreamingH5adWriter::StreamingH5adWriter(const fs::path& target, const Options& 
   if (options.nVars <= 0 || options.nVars > INT32_MAX) throw Error("a streamed h5ad needs between 1 and 2^31 genes");
   impl_->target = target;
   impl_->options = options;
-  std::random_device rd;
-  impl_->tmp = target;
-  impl_->tmp += ".tmp" + std::to_string(rd() % 1000000);
+  impl_->tmp = temporarySibling(target);
   if (target.has_parent_path() && !fs::exists(target.parent_path())) fs::create_directories(target.parent_path());
   Hdf5Lock lock(hdf5Mutex());
   impl_->file = h5::createFile(impl_->tmp);

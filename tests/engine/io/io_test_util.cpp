@@ -1,4 +1,5 @@
 #include "io_test_util.h"
+#include <unistd.h>
 
 #include <fstream>
 #include <random>
@@ -36,8 +37,9 @@ double columnSum(const cw::CsrMatrix& m, int64_t col) {
 }
 
 std::filesystem::path scratchDir(const std::string& tag) {
-  std::random_device rd;
-  auto dir = std::filesystem::temp_directory_path() / ("cw_io_" + tag + "_" + std::to_string(rd()));
+  static int counter = 0;
+  auto dir = std::filesystem::temp_directory_path() /
+             ("cw_io_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   std::filesystem::create_directories(dir);
   return dir;
 }

@@ -7,6 +7,10 @@
 
 namespace cw {
 
+// A sibling path no other writer uses: "<target>.tmp<pid>-<counter>-<clock>". (Not
+// std::random_device: with a libstdc++ older than the headers it calls a null pointer.)
+std::filesystem::path temporarySibling(const std::filesystem::path& target);
+
 // Calls `write(tmpPath)` and renames tmpPath to `target` on success; removes tmpPath and
 // rethrows on failure.
 void writeAtomically(const std::filesystem::path& target,
