@@ -22,5 +22,10 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCELLWRIGHT_GUI=OFF
   -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -Dnlohmann_json_DIR="$deps/usr/share/cmake/nlohmann_json" \
   -DCMAKE_CUDA_ARCHITECTURES=90 $gtest_src $hnsw "$@" 2>&1 | tee "$results/gpu-configure.log" | tail -5
 time cmake --build build-gpu -j"$(nproc)" -- -k 0 2>&1 | { grep -v "^\[" || true; } | tail -60
+# PyTorch's wheels export their own copy of std::filesystem (libtorch_cpu.so of torch 2.11:
+# 142 symbols, filesystem_error's vtable among them). Loaded ahead of libstdc++, it captures
+# even libstdc++'s own references and fs::remove_all on a non-empty folder jumps to address 0.
+# Putting the system libstdc++ first in the lookup scope avoids it (verified on the H100).
+export LD_PRELOAD="$(g++ -print-file-name=libstdc++.so.6)${LD_PRELOAD:+:$LD_PRELOAD}"
 build-gpu/app/cellwright-cli doctor --json | tee "$results/doctor-gpu.json"
 ctest --test-dir build-gpu -L unit -j8 --output-on-failure 2>&1 | tail -25 | tee "$results/gpu-ctest.log"

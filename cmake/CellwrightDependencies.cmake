@@ -18,13 +18,6 @@ else()
   set(CELLWRIGHT_TORCH_CUDA OFF)
 endif()
 
-# PyTorch's wheels export their own copies of std::filesystem (142 symbols in libtorch_cpu.so
-# of torch 2.11). Linked before libstdc++, they interpose on our calls and crash (a jump to
-# address 0 inside fs::create_directories). Put libstdc++ first in the lookup order.
-if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-  add_link_options("LINKER:--push-state,--no-as-needed" -lstdc++ "LINKER:--pop-state")
-endif()
-
 # A tiny library that owns the torch precompiled header; torch users reuse it.
 add_library(cellwright_torch_pch STATIC ${CMAKE_CURRENT_LIST_DIR}/torch_pch.cpp)
 target_link_libraries(cellwright_torch_pch PUBLIC cellwright_torch_deps)
