@@ -404,7 +404,11 @@ Handle openGroup(hid_t location, const std::string& path) {
 
 Handle openDataset(hid_t location, const std::string& path) {
   Hdf5Lock lock(hdf5Mutex());
-  hid_t id = H5Dopen2(location, path.c_str(), H5P_DEFAULT);
+  // No chunk cache: whole-dataset reads then go from the file straight into our buffer instead
+  // of through the cache with a copy (partial reads use openDatasetCached).
+  Handle access(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Pset_chunk_cache(access.get(), 0, 0, 1.0);
+  hid_t id = H5Dopen2(location, path.c_str(), access.get());
   if (id < 0) fail("the file has no dataset '" + path + "' where one was expected (corrupt file?)");
   return Handle(id);
 }
