@@ -7,6 +7,8 @@
 #include <cstring>
 #include <thread>
 
+#include <unistd.h>
+
 #include "cellwright/core/errors.h"
 #include "cellwright/io/hdf5_lock.h"
 
@@ -163,6 +165,15 @@ bool readWholeDirect(hid_t dataset, hid_t memType, void* out, size_t elementSize
   return true;
 }
 
+// A corrupt dataspace can claim terabytes: refuse before allocating what no machine here has.
+void checkFitsInMemory(int64_t n, size_t elementSize, const std::string& what) {
+  static const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+  const double bytes = double(n) * double(elementSize);
+  if (n < 0 || bytes > physical)
+    throw Error(what + " claims " + std::to_string(static_cast<int64_t>(bytes / 1e9)) +
+                " GB, more than this machine's memory (corrupt file? for large files use backed mode)");
+}
+
 template <typename T>
 std::vector<T> readNumeric(const Source& src, hid_t memType) {
   Hdf5Lock lock(hdf5Mutex());
@@ -170,6 +181,7 @@ std::vector<T> readNumeric(const Source& src, hid_t memType) {
   const TypeInfo info = typeInfoOf(type.get());
   Handle space = src.space();
   const int64_t n = elementCount(space.get());
+  checkFitsInMemory(n, std::max(sizeof(T), info.size), src.name());
   std::vector<T> out(static_cast<size_t>(n));
   if (n == 0) return out;
   if (info.cls == TypeInfo::Class::Bool) {
@@ -198,6 +210,7 @@ std::vector<std::string> readStringsFrom(const Source& src) {
   if (info.cls != TypeInfo::Class::String) fail(src.name() + " should hold text but holds " + info.numpyName());
   Handle space = src.space();
   const int64_t n = elementCount(space.get());
+  checkFitsInMemory(n, 32 + info.size, src.name());
   std::vector<std::string> out(static_cast<size_t>(n));
   if (n == 0) return out;
   Handle memType(H5Tcopy(H5T_C_S1));
@@ -206,7 +219,12 @@ std::vector<std::string> readStringsFrom(const Source& src) {
     if (!src.attribute) checkVariableStrings(src.id, n);
     check(H5Tset_size(memType.get(), H5T_VARIABLE), "cannot set up a string type");
     std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
-    src.read(memType.get(), ptrs.data(), src.name());
+    try {
+      src.read(memType.get(), ptrs.data(), src.name());
+    } catch (const Error&) {
+      for (char* p : ptrs) H5free_memory(p);  // strings read before the failure
+      throw;
+    }
     for (int64_t i = 0; i < n; ++i)
       if (ptrs[i]) out[i] = ptrs[i];
     if (src.attribute) {
@@ -233,6 +251,7 @@ std::vector<std::string> readStringsFrom(const Source& src) {
 template <typename T>
 std::vector<T> readSlab(hid_t dataset, hid_t memType, int64_t start, int64_t count, int64_t rowWidth) {
   Hdf5Lock lock(hdf5Mutex());
+  checkFitsInMemory(count * rowWidth, sizeof(T), objectName(dataset));
   std::vector<T> out(static_cast<size_t>(count * rowWidth));
   if (count == 0) return out;
   Handle fileSpace(checkId(H5Dget_space(dataset), "cannot read a dataspace"));
@@ -385,7 +404,11 @@ Handle openGroup(hid_t location, const std::string& path) {
 
 Handle openDataset(hid_t location, const std::string& path) {
   Hdf5Lock lock(hdf5Mutex());
-  hid_t id = H5Dopen2(location, path.c_str(), H5P_DEFAULT);
+  // No chunk cache: whole-dataset reads then go from the file straight into our buffer instead
+  // of through the cache with a copy (partial reads use openDatasetCached).
+  Handle access(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Pset_chunk_cache(access.get(), 0, 0, 1.0);
+  hid_t id = H5Dopen2(location, path.c_str(), access.get());
   if (id < 0) fail("the file has no dataset '" + path + "' where one was expected (corrupt file?)");
   return Handle(id);
 }

@@ -123,6 +123,8 @@ void finish(ReadResult& result, Feedback* feedback) {
 
 }  // namespace
 
+static void readFormat(ReadResult& result, const fs::path& path, const ReadOptions& options, Feedback* feedback);
+
 FileFormat detectFormat(const fs::path& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return isMatrixMarketFolder(path) ? FileFormat::MatrixMarketDir : FileFormat::Unknown;
@@ -141,6 +143,20 @@ ReadResult readDataset(const fs::path& path, const ReadOptions& options, Feedbac
   if (!fs::exists(path, ec)) throw Error("file not found: '" + path.string() + "'");
   ReadResult result;
   result.format = detectFormat(path);
+  try {
+    readFormat(result, path, options, feedback);
+  } catch (const std::bad_alloc&) {
+    throw Error("not enough memory to read '" + path.filename().string() +
+                "' (is it corrupt, or larger than this machine's memory? backed mode reads it in chunks)");
+  } catch (const std::length_error&) {
+    throw Error("'" + path.filename().string() + "' claims impossibly large arrays (corrupt file?)");
+  }
+  finish(result, feedback);
+  return result;
+}
+
+static void readFormat(ReadResult& result, const fs::path& path, const ReadOptions& options, Feedback* feedback) {
+  std::error_code ec;
   switch (result.format) {
     case FileFormat::H5ad: result.dataset = readH5adFile(path, options, result.warnings, feedback); break;
     case FileFormat::TenxH5: result.dataset = readTenxH5File(path, options, result.warnings, feedback); break;
@@ -163,8 +179,6 @@ ReadResult readDataset(const fs::path& path, const ReadOptions& options, Feedbac
                   "or it is truncated");
     }
   }
-  finish(result, feedback);
-  return result;
 }
 
 CsrMatrix transposeCsr(const CsrMatrix& m) {
