@@ -58,12 +58,18 @@ DistributedOptions distributedOptionsFromEnvironment() {
   DistributedOptions o;
   o.worldSize = envInt("WORLD_SIZE", 1);
   o.rank = envInt("RANK", 0);
+  o.localRank = envInt("LOCAL_RANK", 0);
   if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) o.masterAddr = addr;
   o.masterPort = envInt("MASTER_PORT", o.masterPort);
   if (o.worldSize < 1) throw Error("WORLD_SIZE must be at least 1");
   if (o.rank >= o.worldSize)
     throw Error("RANK=" + std::to_string(o.rank) + " is not below WORLD_SIZE=" + std::to_string(o.worldSize));
   return o;
+}
+
+std::string deviceForRank(const std::string& device, const DistributedOptions& options) {
+  if (options.worldSize > 1 && device == "cuda") return "cuda:" + std::to_string(options.localRank);
+  return device;
 }
 
 std::shared_ptr<Communicator> connectProcessGroup(const DistributedOptions& o, const std::string& device) {

@@ -194,6 +194,7 @@ Collate makeCollate(const ModelData& data, const plugins::TokenizerSpec& spec, c
     o.masking = masking;
     o.seed = seed;
     if (spec.heldOutFraction > 0) o.heldOutFraction = spec.heldOutFraction;
+    o.zeroTargetRatio = spec.zeroTargetRatio;
     if (spec.maxDecoderGenes > 0) o.maxDecoderGenes = spec.maxDecoderGenes;
     return [o, refs, withCodes](const std::vector<int64_t>& cells, uint64_t epoch) {
       return withCodes(tokenize::tokenizeCellPatch(refs(cells), o, epoch), cells);

@@ -84,7 +84,10 @@ int runFineTune(const Args& args) {
   t.debugOutOfMemoryAtStep = args.integer("--debug-oom-at-step");
 
   const auto distributed = train::distributedOptionsFromEnvironment();
-  if (distributed.worldSize > 1) t.communicator = train::connectProcessGroup(distributed, t.device == "auto" ? "cpu" : t.device);
+  if (distributed.worldSize > 1) {
+    t.device = train::deviceForRank(resolveDevice(t.device), distributed);
+    t.communicator = train::connectProcessGroup(distributed, t.device);
+  }
 
   Feedback feedback;
   ProgressPrinter printer(feedback, false);

@@ -49,7 +49,10 @@ int runPretrain(const Args& args) {
   t.seed = static_cast<uint64_t>(args.integer("--seed"));
   t.debugOutOfMemoryAtStep = args.integer("--debug-oom-at-step");
   const auto distributed = train::distributedOptionsFromEnvironment();
-  if (distributed.worldSize > 1) t.communicator = train::connectProcessGroup(distributed, t.device == "auto" ? "cpu" : t.device);
+  if (distributed.worldSize > 1) {
+    t.device = train::deviceForRank(resolveDevice(t.device), distributed);
+    t.communicator = train::connectProcessGroup(distributed, t.device);
+  }
 
   Feedback feedback;
   ProgressPrinter printer(feedback, false);

@@ -26,6 +26,7 @@ struct DistributedOptions {
   std::string backend = "auto";  // "gloo", "nccl", or "auto" (nccl for cuda devices, else gloo)
   int rank = 0;
   int worldSize = 1;
+  int localRank = 0;             // LOCAL_RANK: the GPU of this process on its machine
   std::string masterAddr = "127.0.0.1";
   int masterPort = 29500;
   int timeoutSeconds = 300;
@@ -34,6 +35,9 @@ struct DistributedOptions {
 // Reads RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT. Returns worldSize 1 when WORLD_SIZE is
 // unset. Throws cw::Error on malformed values.
 DistributedOptions distributedOptionsFromEnvironment();
+
+// "cuda" becomes "cuda:<localRank>" when several processes run; other devices stay.
+std::string deviceForRank(const std::string& device, const DistributedOptions& options);
 
 // Joins the process group (blocks until all ranks arrive). `device` is "cpu" or "cuda".
 // Throws cw::NotAvailable when the backend was left out of this build.
