@@ -227,6 +227,7 @@ bool EmbeddingView::setEmbedding(const QString& requested) {
   if (!dataset_->obsm.count(key.toStdString())) key = QStringLiteral("X_") + requested;
   if (!embeddingKeys().contains(key)) return false;
   embeddingKey_ = key;
+  statusLabel_->clear();
   {
     QSignalBlocker block(embeddingCombo_);
     embeddingCombo_->setCurrentText(key);
@@ -249,7 +250,7 @@ void EmbeddingView::rebuildPoints() {
   points_->SetNumberOfPoints(n);
   for (int64_t i = 0; i < n; ++i) points_->SetPoint(i, m.at(i, 0), m.at(i, 1), 0.0);
   points_->Modified();
-  pointSize_ = static_cast<int>(std::clamp(std::lround(300.0 / std::sqrt(std::max<double>(1, n))), 2L, 10L));
+  pointSize_ = static_cast<int>(std::clamp(std::lround(160.0 / std::sqrt(std::max<double>(1, n))), 2L, 10L));
   fullActor_->GetProperty()->SetPointSize(static_cast<float>(pointSize_));
   lodActor_->GetProperty()->SetPointSize(static_cast<float>(pointSize_ + 1));
   selectedActor_->GetProperty()->SetPointSize(static_cast<float>(pointSize_ + 4));
