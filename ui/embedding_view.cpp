@@ -283,6 +283,7 @@ bool EmbeddingView::setColorBy(const QString& name) {
     }
     QSignalBlocker block(colorCombo_);
     colorCombo_->setCurrentText(name);
+    geneSearch_->clear();
     return true;
   }
   const auto& genes = dataset_->var.index;
@@ -296,6 +297,11 @@ bool EmbeddingView::setColorBy(const QString& name) {
   const int64_t gene = it - genes.begin();
   const QString geneName = QString::fromStdString(*it);
   colorBy_ = geneName;
+  {
+    QSignalBlocker block(colorCombo_);
+    colorCombo_->setCurrentIndex(0);  // the blank entry: not an annotation
+  }
+  geneSearch_->setText(geneName);
   const quint64 request = ++geneRequest_;
   auto snapshot = dataset_;
   statusLabel_->setText(tr("Reading %1…").arg(geneName));
