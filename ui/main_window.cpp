@@ -31,6 +31,7 @@
 #include "cellwright/ui/evaluation_view.h"
 #include "cellwright/ui/export.h"
 #include "cellwright/ui/paga_view.h"
+#include "cellwright/ui/parameters_dialog.h"
 #include "cellwright/ui/training_panel.h"
 #include "cellwright/ui/job_queue.h"
 #include "cellwright/ui/jobs_panel.h"
@@ -174,6 +175,23 @@ void MainWindow::buildMenus() {
     });
   });
 
+  analysis->addSeparator();
+  // One step at a time, parameters pre-filled with scanpy's defaults (or the last used).
+  auto step = [this, analysis](const QString& title, const QString& group, auto addFields, auto makeEdit, std::function<void()> then) {
+    analysis->addAction(title + QStringLiteral("…"), this, [=, this] {
+      ParametersDialog dialog(title, group, this);
+      addFields(dialog);
+      dialog.restore();
+      if (dialog.exec() == QDialog::Accepted) enqueueDatasetEdit(jobs_, document_, title, makeEdit(dialog), then);
+    });
+  };
+  step(tr("PCA"), QStringLiteral("analysis/pca"), addPcaFields, [](const ParametersDialog& d) { return pcaStep(pcaOptionsFrom(d)); }, {});
+  step(tr("Neighbours"), QStringLiteral("analysis/neighbors"), addNeighborsFields,
+       [](const ParametersDialog& d) { return neighborsStep(neighborsOptionsFrom(d)); }, {});
+  step(tr("UMAP"), QStringLiteral("analysis/umap"), addUmapFields, [](const ParametersDialog& d) { return umapStep(umapOptionsFrom(d)); },
+       [this] { showView(embeddingView_); });
+  step(tr("Leiden clustering"), QStringLiteral("analysis/leiden"), addLeidenFields,
+       [](const ParametersDialog& d) { return leidenStep(leidenOptionsFrom(d)); }, [this] { embeddingView_->setColorBy(QStringLiteral("leiden")); });
   analysis->addAction(tr("PAGA between Leiden clusters"), this, [this] {
     enqueueDatasetEdit(jobs_, document_, tr("PAGA"), pagaStep({}), [this] { showView(pagaView_); });
   });
