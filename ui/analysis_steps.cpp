@@ -6,6 +6,7 @@
 #include "cellwright/preprocess/normalize.h"
 #include "cellwright/ui/document.h"
 #include "cellwright/ui/job_queue.h"
+#include "cellwright/ui/parameters_dialog.h"
 
 namespace cw::ui {
 
@@ -87,6 +88,62 @@ DatasetEdit selectionCategoryStep(const std::string& column, std::vector<int64_t
       if (c >= 0 && c < dataset.nObs()) codes[static_cast<size_t>(c)] = 0;
     dataset.obs.set(column, cw::Column::categorical(std::move(codes), {"selected", "other"}));
   };
+}
+
+void addPcaFields(ParametersDialog& d) {
+  const cw::analysis::PcaOptions o;
+  d.addField(QStringLiteral("n_comps"), QObject::tr("Components"), o.nComps, 2, 500);
+  d.addField(QStringLiteral("seed"), QObject::tr("Random seed"), static_cast<double>(o.seed), 0, 1e9);
+}
+
+cw::analysis::PcaOptions pcaOptionsFrom(const ParametersDialog& d) {
+  cw::analysis::PcaOptions o;
+  o.nComps = static_cast<int>(d.value(QStringLiteral("n_comps")));
+  o.seed = static_cast<uint64_t>(d.value(QStringLiteral("seed")));
+  return o;
+}
+
+void addNeighborsFields(ParametersDialog& d) {
+  const cw::analysis::NeighborsOptions o;
+  d.addField(QStringLiteral("n_neighbors"), QObject::tr("Neighbours (the cell included)"), o.nNeighbors, 2, 500);
+  d.addField(QStringLiteral("seed"), QObject::tr("Random seed"), static_cast<double>(o.seed), 0, 1e9);
+}
+
+cw::analysis::NeighborsOptions neighborsOptionsFrom(const ParametersDialog& d) {
+  cw::analysis::NeighborsOptions o;
+  o.nNeighbors = static_cast<int>(d.value(QStringLiteral("n_neighbors")));
+  o.seed = static_cast<uint64_t>(d.value(QStringLiteral("seed")));
+  return o;
+}
+
+void addUmapFields(ParametersDialog& d) {
+  const cw::analysis::UmapOptions o;
+  d.addField(QStringLiteral("min_dist"), QObject::tr("Minimum distance"), o.minDist, 0, 10, 3);
+  d.addField(QStringLiteral("spread"), QObject::tr("Spread"), o.spread, 0.01, 10, 3);
+  d.addField(QStringLiteral("epochs"), QObject::tr("Epochs (0: automatic)"), o.epochs, 0, 10000);
+  d.addField(QStringLiteral("seed"), QObject::tr("Random seed"), static_cast<double>(o.seed), 0, 1e9);
+}
+
+cw::analysis::UmapOptions umapOptionsFrom(const ParametersDialog& d) {
+  cw::analysis::UmapOptions o;
+  o.minDist = d.value(QStringLiteral("min_dist"));
+  o.spread = d.value(QStringLiteral("spread"));
+  o.epochs = static_cast<int>(d.value(QStringLiteral("epochs")));
+  o.seed = static_cast<uint64_t>(d.value(QStringLiteral("seed")));
+  return o;
+}
+
+void addLeidenFields(ParametersDialog& d) {
+  const cw::analysis::LeidenOptions o;
+  d.addField(QStringLiteral("resolution"), QObject::tr("Resolution"), o.resolution, 0.01, 20, 2);
+  d.addField(QStringLiteral("seed"), QObject::tr("Random seed"), static_cast<double>(o.seed), 0, 1e9);
+}
+
+cw::analysis::LeidenOptions leidenOptionsFrom(const ParametersDialog& d) {
+  cw::analysis::LeidenOptions o;
+  o.resolution = d.value(QStringLiteral("resolution"));
+  o.seed = static_cast<uint64_t>(d.value(QStringLiteral("seed")));
+  return o;
 }
 
 void enqueueEmbedAndCluster(JobQueue* jobs, Document* document, std::function<void()> then, bool withPaga) {

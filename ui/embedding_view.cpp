@@ -227,6 +227,7 @@ bool EmbeddingView::setEmbedding(const QString& requested) {
   if (!dataset_->obsm.count(key.toStdString())) key = QStringLiteral("X_") + requested;
   if (!embeddingKeys().contains(key)) return false;
   embeddingKey_ = key;
+  statusLabel_->clear();
   {
     QSignalBlocker block(embeddingCombo_);
     embeddingCombo_->setCurrentText(key);
@@ -249,7 +250,7 @@ void EmbeddingView::rebuildPoints() {
   points_->SetNumberOfPoints(n);
   for (int64_t i = 0; i < n; ++i) points_->SetPoint(i, m.at(i, 0), m.at(i, 1), 0.0);
   points_->Modified();
-  pointSize_ = static_cast<int>(std::clamp(std::lround(300.0 / std::sqrt(std::max<double>(1, n))), 2L, 10L));
+  pointSize_ = static_cast<int>(std::clamp(std::lround(160.0 / std::sqrt(std::max<double>(1, n))), 2L, 10L));
   fullActor_->GetProperty()->SetPointSize(static_cast<float>(pointSize_));
   lodActor_->GetProperty()->SetPointSize(static_cast<float>(pointSize_ + 1));
   selectedActor_->GetProperty()->SetPointSize(static_cast<float>(pointSize_ + 4));
@@ -282,6 +283,7 @@ bool EmbeddingView::setColorBy(const QString& name) {
     }
     QSignalBlocker block(colorCombo_);
     colorCombo_->setCurrentText(name);
+    geneSearch_->clear();
     return true;
   }
   const auto& genes = dataset_->var.index;
@@ -295,6 +297,11 @@ bool EmbeddingView::setColorBy(const QString& name) {
   const int64_t gene = it - genes.begin();
   const QString geneName = QString::fromStdString(*it);
   colorBy_ = geneName;
+  {
+    QSignalBlocker block(colorCombo_);
+    colorCombo_->setCurrentIndex(0);  // the blank entry: not an annotation
+  }
+  geneSearch_->setText(geneName);
   const quint64 request = ++geneRequest_;
   auto snapshot = dataset_;
   statusLabel_->setText(tr("Reading %1…").arg(geneName));

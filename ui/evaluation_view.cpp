@@ -123,7 +123,8 @@ QRect ConfusionHeatmap::gridRect() const {
   const int bottom = std::min(labelWidth + fm.height() + 12, height() / 3);  // column labels are rotated
   const int top = fm.height() + 8;
   const int side = std::max(1, std::min(width() - left - 10, height() - top - bottom));
-  return {left, top, side, side};
+  const int centred = left + std::max(0, (width() - left - 10 - side) / 2);  // labels stay beside it
+  return {centred, top, side, side};
 }
 
 QRect ConfusionHeatmap::cellRect(int row, int column) const {
@@ -165,7 +166,7 @@ void ConfusionHeatmap::paintEvent(QPaintEvent*) {
   const QFontMetrics fm(font);
   for (int i = 0; i < n; ++i) {
     const QRect row = cellRect(i, 0);
-    p.drawText(QRect(0, row.top(), g.left() - 4, row.height()), Qt::AlignRight | Qt::AlignVCenter, fm.elidedText(metrics_.labels[i], Qt::ElideMiddle, g.left() - 6));
+    p.drawText(QRect(0, row.top(), g.left() - 4, row.height()), Qt::AlignRight | Qt::AlignVCenter, fm.elidedText(metrics_.labels[i], Qt::ElideMiddle, std::min(g.left() - 6, width() / 3)));
     const QRect col = cellRect(n - 1, i);
     p.save();
     p.translate(col.center().x() + fm.ascent() / 2, g.bottom() + 4);

@@ -31,6 +31,8 @@
 #include "cellwright/ui/evaluation_view.h"
 #include "cellwright/ui/export.h"
 #include "cellwright/ui/paga_view.h"
+#include "cellwright/ui/parameters_dialog.h"
+#include "cellwright/ui/training_panel.h"
 #include "cellwright/ui/job_queue.h"
 #include "cellwright/ui/jobs_panel.h"
 #include "cellwright/ui/log_panel.h"
@@ -113,6 +115,13 @@ void MainWindow::buildDocks() {
   jobsPanel_ = new JobsPanel(jobs_, this);
   logPanel_ = new LogPanel(this);
   dock(tr("Dataset"), QStringLiteral("datasetDock"), datasetPanel_, Qt::LeftDockWidgetArea);
+  trainingPanel_ = new TrainingPanel(document_, jobs_, this);
+  auto* trainingDock = dock(tr("Training"), QStringLiteral("trainingDock"), trainingPanel_, Qt::RightDockWidgetArea);
+  trainingDock->hide();  // View ▸ Training, or Analysis ▸ Train a classifier
+  connect(trainingPanel_, &TrainingPanel::trainingFinished, this, [this](const TrainingOutcome& outcome) {
+    openRun(outcome.runDir);
+    embeddingView_->setColorBy(QStringLiteral("cw_pred"));
+  });
   auto* jobsDock = dock(tr("Jobs"), QStringLiteral("jobsDock"), jobsPanel_, Qt::BottomDockWidgetArea);
   auto* logDock = dock(tr("Log"), QStringLiteral("logDock"), logPanel_, Qt::BottomDockWidgetArea);
   tabifyDockWidget(jobsDock, logDock);
@@ -166,8 +175,33 @@ void MainWindow::buildMenus() {
     });
   });
 
+  analysis->addSeparator();
+  // One step at a time, parameters pre-filled with scanpy's defaults (or the last used).
+  auto step = [this, analysis](const QString& title, const QString& group, auto addFields, auto makeEdit, std::function<void()> then) {
+    analysis->addAction(title + QStringLiteral("…"), this, [=, this] {
+      ParametersDialog dialog(title, group, this);
+      addFields(dialog);
+      dialog.restore();
+      if (dialog.exec() == QDialog::Accepted) enqueueDatasetEdit(jobs_, document_, title, makeEdit(dialog), then);
+    });
+  };
+  step(tr("PCA"), QStringLiteral("analysis/pca"), addPcaFields, [](const ParametersDialog& d) { return pcaStep(pcaOptionsFrom(d)); }, {});
+  step(tr("Neighbours"), QStringLiteral("analysis/neighbors"), addNeighborsFields,
+       [](const ParametersDialog& d) { return neighborsStep(neighborsOptionsFrom(d)); }, {});
+  step(tr("UMAP"), QStringLiteral("analysis/umap"), addUmapFields, [](const ParametersDialog& d) { return umapStep(umapOptionsFrom(d)); },
+       [this] { showView(embeddingView_); });
+  step(tr("Leiden clustering"), QStringLiteral("analysis/leiden"), addLeidenFields,
+       [](const ParametersDialog& d) { return leidenStep(leidenOptionsFrom(d)); }, [this] { embeddingView_->setColorBy(QStringLiteral("leiden")); });
   analysis->addAction(tr("PAGA between Leiden clusters"), this, [this] {
     enqueueDatasetEdit(jobs_, document_, tr("PAGA"), pagaStep({}), [this] { showView(pagaView_); });
+  });
+
+  analysis->addSeparator();
+  analysis->addAction(tr("Train a classifier…"), this, [this] {
+    if (auto* d = findChild<QDockWidget*>(QStringLiteral("trainingDock"))) {
+      d->show();
+      d->raise();
+    }
   });
 
   auto* view = menuBar()->addMenu(tr("&View"));

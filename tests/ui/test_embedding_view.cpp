@@ -80,6 +80,7 @@ class TestEmbeddingView : public QObject {
  private Q_SLOTS:
   void leidenClustersOfTheDemoAreDrawnInTheirColours();
   void hidingACategoryRemovesItsCells();
+  void geneExpressionIsReadByAJobAndDrawnWithViridis();
   void panZoomAndResetMoveTheProjection();
   void lassoSelectsTheCellsInside();
   void largeDatasetsDrawASubsampleWhileMoving();
@@ -149,6 +150,41 @@ void TestEmbeddingView::hidingACategoryRemovesItsCells() {
   QVERIFY(!view.isCellVisible(0));
   QCOMPARE(pixelAt(view.canvas()->grabFramebuffer(), view.cellScreenPosition(0), dpr), QColor(Qt::white));
   QCOMPARE(pixelAt(view.canvas()->grabFramebuffer(), view.cellScreenPosition(5), dpr), cw::ui::categoricalPalette(2)[1]);
+}
+
+void TestEmbeddingView::geneExpressionIsReadByAJobAndDrawnWithViridis() {
+  // 16 cells; gene "CD3E" has expression i in cell i (cell 0 stores nothing).
+  auto d = std::const_pointer_cast<cw::Dataset>(gridDataset(4));
+  d->X.cols = 2;
+  d->X.indptr = {0};
+  for (int i = 0; i < 16; ++i) {
+    if (i > 0) d->X.indices.push_back(1), d->X.data.push_back(static_cast<float>(i));
+    d->X.indptr.push_back(static_cast<int64_t>(d->X.data.size()));
+  }
+  d->var.index = {"g", "CD3E"};
+  cw::ui::Document document;
+  cw::ui::JobQueue jobs;
+  cw::ui::EmbeddingView view(&document, &jobs);
+  view.resize(600, 500);
+  document.setDataset(d, QString(), false);
+  view.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&view));
+  QSignalSpy applied(&view, &cw::ui::EmbeddingView::colorsApplied);
+  QSignalSpy queued(&jobs, &cw::ui::JobQueue::jobQueued);
+  QVERIFY(view.setColorBy(QStringLiteral("cd3e")));  // gene names are matched loosely
+  QCOMPARE(queued.count(), 1);                         // read on the engine thread
+  QTRY_COMPARE_WITH_TIMEOUT(applied.count(), 1, 10000);
+  QCOMPARE(view.colorBy(), QStringLiteral("CD3E"));
+  QCOMPARE(view.cellColor(0), cw::ui::viridis(0.0));
+  QCOMPARE(view.cellColor(15), cw::ui::viridis(1.0));
+  QCOMPARE(view.cellColor(5), cw::ui::viridis(5.0 / 15.0));
+  const QImage image = view.canvas()->grabFramebuffer();
+  const qreal dpr = view.canvas()->devicePixelRatioF();
+  QCOMPARE(pixelAt(image, view.cellScreenPosition(15), dpr), cw::ui::viridis(1.0));
+  QCOMPARE(pixelAt(image, view.cellScreenPosition(0), dpr), cw::ui::viridis(0.0));
+  QVERIFY(view.findChild<cw::ui::ColorBar*>()->isVisible());
+  QVERIFY(!view.legend()->isVisible());
+  QVERIFY(!view.setColorBy(QStringLiteral("NOT_A_GENE")));
 }
 
 void TestEmbeddingView::panZoomAndResetMoveTheProjection() {

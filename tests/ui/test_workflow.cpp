@@ -19,6 +19,7 @@
 #include "cellwright/ui/export.h"
 #include "cellwright/ui/job_queue.h"
 #include "cellwright/ui/main_window.h"
+#include "cellwright/ui/parameters_dialog.h"
 #include "cellwright/workflows/demo.h"
 
 static const QString kDemo = QStringLiteral(CELLWRIGHT_RESOURCE_DIR "/demo/seurat_pbmc_small_80.h5ad");
@@ -32,6 +33,7 @@ class TestWorkflow : public QObject {
   void pngIsWrittenAtTheChosenSize();
   void svgAndCsvExports();
   void savedDatasetKeepsNewAnnotations();
+  void parameterFormsStartAtScanpyDefaultsAndRememberTheLastValues();
 };
 
 void TestWorkflow::heartbeatKeepsFiringWhileATrainingJobRuns() {
@@ -145,6 +147,33 @@ void TestWorkflow::savedDatasetKeepsNewAnnotations() {
   QCOMPARE(picked.codes[1], 1);
   QCOMPARE(picked.codes[4], 0);
   QCOMPARE(back.nObs(), 80);
+}
+
+void TestWorkflow::parameterFormsStartAtScanpyDefaultsAndRememberTheLastValues() {
+  QSettings().remove(QStringLiteral("test/umap"));
+  {
+    cw::ui::ParametersDialog pca(QStringLiteral("PCA"), QStringLiteral("test/pca"));
+    cw::ui::addPcaFields(pca);
+    QCOMPARE(pca.value(QStringLiteral("n_comps")), 50.0);  // scanpy's pp.pca
+    cw::ui::ParametersDialog neighbors(QStringLiteral("Neighbours"), QStringLiteral("test/neighbors"));
+    cw::ui::addNeighborsFields(neighbors);
+    QCOMPARE(neighbors.value(QStringLiteral("n_neighbors")), 15.0);  // scanpy's pp.neighbors
+    cw::ui::ParametersDialog leiden(QStringLiteral("Leiden"), QStringLiteral("test/leiden"));
+    cw::ui::addLeidenFields(leiden);
+    QCOMPARE(leiden.value(QStringLiteral("resolution")), 1.0);  // scanpy's tl.leiden
+  }
+  cw::ui::ParametersDialog umap(QStringLiteral("UMAP"), QStringLiteral("test/umap"));
+  cw::ui::addUmapFields(umap);
+  umap.restore();
+  QCOMPARE(umap.value(QStringLiteral("min_dist")), 0.5);  // scanpy's tl.umap
+  QCOMPARE(umap.value(QStringLiteral("spread")), 1.0);
+  umap.setValue(QStringLiteral("min_dist"), 0.3);
+  QCOMPARE(cw::ui::umapOptionsFrom(umap).minDist, 0.3);
+  umap.remember();
+  cw::ui::ParametersDialog again(QStringLiteral("UMAP"), QStringLiteral("test/umap"));
+  cw::ui::addUmapFields(again);
+  again.restore();
+  QCOMPARE(again.value(QStringLiteral("min_dist")), 0.3);
 }
 
 QTEST_MAIN(TestWorkflow)

@@ -40,6 +40,18 @@ DatasetEdit pagaStep(const cw::analysis::PagaOptions& options, const std::string
 // Adds a categorical column: "selected" for `cells`, "other" for the rest.
 DatasetEdit selectionCategoryStep(const std::string& column, std::vector<int64_t> cells);
 
+class ParametersDialog;
+// The parameter forms of the steps, pre-filled with the engine's (scanpy's) defaults, and the
+// options they describe.
+void addPcaFields(ParametersDialog& dialog);
+cw::analysis::PcaOptions pcaOptionsFrom(const ParametersDialog& dialog);
+void addNeighborsFields(ParametersDialog& dialog);
+cw::analysis::NeighborsOptions neighborsOptionsFrom(const ParametersDialog& dialog);
+void addUmapFields(ParametersDialog& dialog);
+cw::analysis::UmapOptions umapOptionsFrom(const ParametersDialog& dialog);
+void addLeidenFields(ParametersDialog& dialog);
+cw::analysis::LeidenOptions leidenOptionsFrom(const ParametersDialog& dialog);
+
 // (normalise ->) PCA -> neighbours -> UMAP -> Leiden with scanpy's defaults, one job after
 // the other; with `withPaga`, PAGA between the Leiden clusters last.
 void enqueueEmbedAndCluster(JobQueue* jobs, Document* document, std::function<void()> then = {}, bool withPaga = false);

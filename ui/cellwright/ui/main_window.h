@@ -22,6 +22,7 @@ class DatasetPanel;
 class EmbeddingView;
 class EvaluationView;
 class PagaView;
+class TrainingPanel;
 class JobsPanel;
 class LogPanel;
 class ObsTableModel;
@@ -39,6 +40,7 @@ class MainWindow : public QMainWindow {
   EmbeddingView* embeddingView() const { return embeddingView_; }
   EvaluationView* evaluationView() const { return evaluationView_; }
   PagaView* pagaView() const { return pagaView_; }
+  TrainingPanel* trainingPanel() const { return trainingPanel_; }
   // Shows a run folder's metrics.json in the evaluation view.
   bool openRun(const QString& run, QString* error = nullptr);
   // Selects, in the embedding, the test cells with this truth and prediction.
@@ -78,6 +80,7 @@ class MainWindow : public QMainWindow {
   EmbeddingView* embeddingView_ = nullptr;
   EvaluationView* evaluationView_ = nullptr;
   PagaView* pagaView_ = nullptr;
+  TrainingPanel* trainingPanel_ = nullptr;
   DatasetPanel* datasetPanel_ = nullptr;
   JobsPanel* jobsPanel_ = nullptr;
   LogPanel* logPanel_ = nullptr;
