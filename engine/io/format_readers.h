@@ -29,6 +29,12 @@ CsrMatrix transposeCsr(const CsrMatrix& m);
 // path); throws cw::Error naming `what`.
 void validateAndCanonicalize(CsrMatrix& m, const std::string& what);
 
+// 10x feature types (`features/feature_type`, the 3rd column of features.tsv): stored in
+// var['feature_types']; with `geneExpressionOnly`, only "Gene Expression" features are kept
+// (scanpy's read_10x_h5 default), with a warning saying how many.
+void applyFeatureTypes(Dataset& d, const std::vector<std::string>& types, bool geneExpressionOnly,
+                       Warnings& warnings);
+
 // Sorts column indices within each row (files written by other tools may not) and sums
 // duplicates; returns true when anything changed.
 bool canonicalizeRows(CsrMatrix& m);

@@ -140,20 +140,7 @@ Dataset readMatrixMarketFolder(const fs::path& input, const ReadOptions& options
     throw Error(featuresName + " lists " + std::to_string(ids.size()) + " genes but the matrix has " +
                 std::to_string(nGenes));
   d.var.set("gene_ids", Column::text(ids));
-  if (types.size() == ids.size()) {
-    d.var.set("feature_types", Column::text(types));
-    if (options.geneExpressionOnly) {
-      std::vector<int64_t> keep;
-      for (size_t j = 0; j < types.size(); ++j)
-        if (types[j] == "Gene Expression") keep.push_back(static_cast<int64_t>(j));
-      if (keep.size() != types.size()) {
-        warnings.push_back("kept the " + std::to_string(keep.size()) + " 'Gene Expression' features of " +
-                           std::to_string(types.size()));
-        d.X = d.X.selectColumns(keep);
-        d.var = d.var.selectRows(keep);
-      }
-    }
-  }
+  if (types.size() == ids.size()) applyFeatureTypes(d, types, options.geneExpressionOnly, warnings);
   return d;
 }
 

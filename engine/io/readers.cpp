@@ -181,6 +181,20 @@ static void readFormat(ReadResult& result, const fs::path& path, const ReadOptio
   }
 }
 
+void applyFeatureTypes(Dataset& d, const std::vector<std::string>& types, bool geneExpressionOnly,
+                       Warnings& warnings) {
+  d.var.set("feature_types", Column::text(types));
+  if (!geneExpressionOnly) return;
+  std::vector<int64_t> keep;
+  for (size_t j = 0; j < types.size(); ++j)
+    if (types[j] == "Gene Expression") keep.push_back(static_cast<int64_t>(j));
+  if (keep.size() == types.size()) return;
+  warnings.push_back("kept the " + std::to_string(keep.size()) + " 'Gene Expression' features of " +
+                     std::to_string(types.size()));
+  d.X = d.X.selectColumns(keep);
+  d.var = d.var.selectRows(keep);
+}
+
 CsrMatrix transposeCsr(const CsrMatrix& m) {
   CsrMatrix t;
   t.rows = m.cols;

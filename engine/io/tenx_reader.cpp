@@ -100,20 +100,7 @@ Dataset readTenxH5File(const std::filesystem::path& path, const ReadOptions& opt
   pollCancel(feedback);
   d.var.index = symbols;
   d.var.set("gene_ids", Column::text(ids));
-  if (!types.empty()) {
-    d.var.set("feature_types", Column::text(types));
-    if (options.geneExpressionOnly) {
-      std::vector<int64_t> keep;
-      for (size_t j = 0; j < types.size(); ++j)
-        if (types[j] == "Gene Expression") keep.push_back(static_cast<int64_t>(j));
-      if (keep.size() != types.size()) {
-        warnings.push_back("kept the " + std::to_string(keep.size()) + " 'Gene Expression' features of " +
-                           std::to_string(types.size()));
-        d.X = d.X.selectColumns(keep);
-        d.var = d.var.selectRows(keep);
-      }
-    }
-  }
+  if (!types.empty()) applyFeatureTypes(d, types, options.geneExpressionOnly, warnings);
   return d;
 }
 
