@@ -13,9 +13,14 @@ run "$app" --open "$data" --analyse --view umap --color-by cell_type --screensho
 run "$app" --open "$data" --analyse --view umap --color-by leiden --screenshot "$out/embedding-leiden.png" --view-only
 run "$app" --open "$data" --analyse --view umap --color-by CST3 --screenshot "$out/embedding-gene.png" --view-only
 run "$app" --open "$data" --analyse --view paga --screenshot "$out/paga.png" --view-only
+run "$app" --open ../shared/data/pbmc3k_seurat_2638.h5ad --view preprocess --screenshot "$out/preprocess.png"
+run "$app" --open "$data" --analyse --view de --color-by leiden --screenshot "$out/de-dotplot.png"
+run "$app" --open "$data" --analyse --view violin --color-by leiden --screenshot "$out/de-violin.png" --view-only
 demo=$(mktemp -d)
 "$cli" demo -o "$demo/run" > /dev/null
 run "$app" --run "$demo/run" --view confusion --screenshot "$out/confusion.png" --view-only
+"$cli" finetune --model logreg --data "$data" --label cell_type -o "$demo/roc" > /dev/null
+run "$app" --open "$data" --run "$demo/roc" --view roc --screenshot "$out/roc.png" --view-only
 rm -rf "$demo"
 # Keep the repository small: 8-bit palettes where optipng is available.
 command -v optipng > /dev/null && optipng -quiet -o2 "$out"/*.png || true

@@ -4,27 +4,33 @@
 #include <QCommandLineParser>
 #include <QFileInfo>
 #include <QSettings>
+#include <QDoubleSpinBox>
+#include <QSpinBox>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
 
 #include <cstdio>
 
+#include "cellwright/analysis/grouping.h"
 #include "cellwright/compute/device.h"
 #include "cellwright/core/version.h"
 #include "cellwright/ui/analysis_steps.h"
+#include "cellwright/ui/de_window.h"
 #include "cellwright/ui/document.h"
 #include "cellwright/ui/embedding_view.h"
 #include "cellwright/ui/evaluation_view.h"
 #include "cellwright/ui/job_queue.h"
 #include "cellwright/ui/main_window.h"
 #include "cellwright/ui/paga_view.h"
+#include "cellwright/ui/preprocess_dialog.h"
 
 namespace cw::ui {
 
 namespace {
 
 struct GuiOptions {
-  QString open, run, view = QStringLiteral("table"), colorBy, screenshot;
+  QString open, run, view = QStringLiteral("table"), colorBy, screenshot, group;
   bool viewOnly = false;
   bool analyse = false;
 };
@@ -36,14 +42,17 @@ GuiOptions parseOptions(QApplication& app) {
   parser.addVersionOption();
   QCommandLineOption open(QStringLiteral("open"), QStringLiteral("Dataset to open."), QStringLiteral("FILE"));
   QCommandLineOption run(QStringLiteral("run"), QStringLiteral("Run folder to show."), QStringLiteral("RUN"));
-  QCommandLineOption view(QStringLiteral("view"), QStringLiteral("View to show: table, umap, paga, confusion, roc."),
+  QCommandLineOption view(QStringLiteral("view"), QStringLiteral("View to show: table, umap, paga, confusion, roc; or a dialog: preprocess, "
+                                                         "de (dot plot) or violin (a group of --color-by against the rest)."),
                           QStringLiteral("VIEW"), QStringLiteral("table"));
   QCommandLineOption colorBy(QStringLiteral("color-by"), QStringLiteral("Annotation to colour cells by."), QStringLiteral("COL"));
   QCommandLineOption screenshot(QStringLiteral("screenshot"), QStringLiteral("Write a screenshot and exit."), QStringLiteral("OUT.png"));
   QCommandLineOption viewOnly(QStringLiteral("view-only"), QStringLiteral("Screenshot only the view, not the window."));
   QCommandLineOption analyse(QStringLiteral("analyse"),
                              QStringLiteral("After opening: normalise, PCA, neighbours, UMAP, Leiden and PAGA with scanpy's defaults."));
-  parser.addOptions({open, run, view, colorBy, screenshot, viewOnly, analyse});
+  QCommandLineOption group(QStringLiteral("group"), QStringLiteral("With --view de or violin: the group tested (default: the first)."),
+                           QStringLiteral("GROUP"));
+  parser.addOptions({open, run, view, colorBy, screenshot, viewOnly, analyse, group});
   parser.process(app);  // exits 0 on --help/--version, 1 on unknown options
   GuiOptions o;
   o.open = parser.value(open);
@@ -53,6 +62,7 @@ GuiOptions parseOptions(QApplication& app) {
   o.screenshot = parser.value(screenshot);
   o.viewOnly = parser.isSet(viewOnly);
   o.analyse = parser.isSet(analyse);
+  o.group = parser.value(group);
   return o;
 }
 
@@ -108,8 +118,68 @@ void saveScreenshot(MainWindow& window, QWidget* view, const GuiOptions& options
   QCoreApplication::exit(0);
 }
 
+// The dialogs' screenshots: the whole dialog, or with --view-only its plots.
+void saveDialogScreenshot(QWidget* dialog, QWidget* plots, const GuiOptions& options) {
+  const QImage image = (options.viewOnly ? plots : dialog)->grab().toImage();
+  if (image.isNull() || !image.save(options.screenshot)) return fail(QStringLiteral("could not write %1").arg(options.screenshot));
+  QCoreApplication::exit(0);
+}
+
+// --view preprocess | de | violin: the dialog, shown once its engine job has drawn it.
+bool presentDialog(MainWindow& window, const GuiOptions& options) {
+  const bool screenshot = !options.screenshot.isEmpty();
+  if (screenshot)
+    QObject::connect(window.jobQueue(), &JobQueue::jobFailed, &window, [](JobId, const QString& m) { fail(m); });
+  if (options.view == QStringLiteral("preprocess")) {
+    auto* dialog = new PreprocessDialog(window.document(), window.jobQueue(), &window);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    if (screenshot) {
+      // The pictures show the thresholds of scanpy's pbmc3k tutorial drawn on the histograms.
+      dialog->minGenesBox()->setValue(200);
+      dialog->maxGenesBox()->setValue(2500);
+      dialog->maxPctMitoBox()->setValue(5);
+    }
+    dialog->show();
+    if (screenshot)
+      QObject::connect(dialog, &PreprocessDialog::qcComputed, dialog, [dialog, options] {
+        QTimer::singleShot(150, dialog, [dialog, options] { saveDialogScreenshot(dialog, dialog->findChild<QWidget*>(QStringLiteral("qcCharts")), options); });
+      });
+    return true;
+  }
+  if (options.view != QStringLiteral("de") && options.view != QStringLiteral("violin")) return false;
+  auto dataset = window.document()->dataset();
+  QString column = options.colorBy;
+  if (column.isEmpty() && dataset)
+    for (const auto& name : dataset->obs.columnOrder)
+      if (dataset->obs.at(name).kind == cw::Column::Kind::Categorical) {
+        column = QString::fromStdString(name);
+        break;
+      }
+  DeWindow* de = window.openDifferentialExpression();
+  QString group = options.group;
+  if (group.isEmpty() && dataset && dataset->obs.has(column.toStdString())) {
+    const auto names = cw::analysis::groupingOf(*dataset, column.toStdString()).names;
+    if (!names.empty()) group = QString::fromStdString(names.front());
+  }
+  if (!de->setGroupComparison(column, group)) {
+    const QString message = QStringLiteral("no annotation '%1' with a group '%2' to test").arg(column, group);
+    if (screenshot) fail(message);
+    else std::fprintf(stderr, "cellwright: %s\n", qPrintable(message));
+    return true;
+  }
+  de->plotTabs()->setCurrentIndex(options.view == QStringLiteral("violin") ? 1 : 0);
+  if (screenshot)
+    QObject::connect(de, &DeWindow::plotsShown, de, [de, options] {
+      QWidget* plot = options.view == QStringLiteral("violin") ? static_cast<QWidget*>(de->violinPlot()) : de->dotPlot();
+      QTimer::singleShot(150, de, [de, plot, options] { saveDialogScreenshot(de, plot, options); });
+    });
+  de->run();
+  return true;
+}
+
 // Shows the requested view and colouring; with --screenshot, saves it once drawn.
 void presentView(MainWindow& window, const GuiOptions& options) {
+  if (presentDialog(window, options)) return;
   QString error;
   QWidget* view = showRequestedView(window, options, error);
   if (!view) {

@@ -53,6 +53,8 @@ void DeTable::setResult(const cw::analysis::DeComparison& comparison, const std:
     ++row;
   }
   table_->setSortingEnabled(true);
+  // Enabling sorting sorts by the header's indicator (the gene name): back to scanpy's order.
+  table_->sortByColumn(1, Qt::DescendingOrder);
   setWindowTitle(tr("%1 vs %2").arg(QString::fromStdString(comparison.group), QString::fromStdString(comparison.reference)));
 }
 

@@ -25,13 +25,14 @@
 #include "cellwright/analysis/de.h"
 #include "cellwright/ui/analysis_steps.h"
 #include "cellwright/ui/dataset_panel.h"
-#include "cellwright/ui/de_table.h"
+#include "cellwright/ui/de_window.h"
 #include "cellwright/ui/document.h"
 #include "cellwright/ui/embedding_view.h"
 #include "cellwright/ui/evaluation_view.h"
 #include "cellwright/ui/export.h"
 #include "cellwright/ui/paga_view.h"
 #include "cellwright/ui/parameters_dialog.h"
+#include "cellwright/ui/preprocess_dialog.h"
 #include "cellwright/ui/training_panel.h"
 #include "cellwright/ui/job_queue.h"
 #include "cellwright/ui/jobs_panel.h"
@@ -176,6 +177,15 @@ void MainWindow::buildMenus() {
   });
 
   analysis->addSeparator();
+  analysis->addAction(tr("Preprocess (QC filters, normalise, HVG)…"), this, [this] {
+    if (document_->isEmpty()) return;
+    auto* dialog = new PreprocessDialog(document_, jobs_, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+  });
+  analysis->addAction(tr("Differential expression…"), this, [this] {
+    if (!document_->isEmpty()) openDifferentialExpression();
+  });
   // One step at a time, parameters pre-filled with scanpy's defaults (or the last used).
   auto step = [this, analysis](const QString& title, const QString& group, auto addFields, auto makeEdit, std::function<void()> then) {
     analysis->addAction(title + QStringLiteral("…"), this, [=, this] {
@@ -372,29 +382,19 @@ void MainWindow::keepSelectionAsCategory(const std::vector<int64_t>& cells) {
 }
 
 void MainWindow::compareSelection(const std::vector<int64_t>& cells) {
-  auto dataset = document_->dataset();
-  if (!dataset || cells.empty()) return;
-  jobs_->enqueue(
-      tr("Differential expression (%1 selected cells vs rest)").arg(cells.size()),
-      [dataset, cells](cw::Feedback& feedback) -> std::any {
-        std::vector<bool> chosen(static_cast<size_t>(dataset->nObs()), false);
-        for (int64_t c : cells) chosen[static_cast<size_t>(c)] = true;
-        std::vector<int64_t> rest;
-        for (int64_t i = 0; i < dataset->nObs(); ++i)
-          if (!chosen[static_cast<size_t>(i)]) rest.push_back(i);
-        auto result = cw::analysis::rankGenes(dataset->X, cells, rest, {}, &feedback);
-        result.group = "selection";
-        result.reference = "rest";
-        return result;
-      },
-      [this, dataset](std::any& result) {
-        auto* table = new DeTable(this);
-        table->setWindowFlag(Qt::Window);
-        table->setAttribute(Qt::WA_DeleteOnClose);
-        table->setResult(std::any_cast<cw::analysis::DeComparison&>(result), dataset->var.index);
-        table->resize(640, 480);
-        table->show();
-      });
+  if (document_->isEmpty() || cells.empty()) return;
+  DeWindow* window = openDifferentialExpression();
+  window->setSelections(cells);
+  window->run();
+}
+
+DeWindow* MainWindow::openDifferentialExpression() {
+  auto* window = new DeWindow(document_, jobs_, this);
+  window->setWindowFlag(Qt::Window);
+  window->setAttribute(Qt::WA_DeleteOnClose);
+  window->setSelectionSource([this] { return embeddingView_->selection(); });
+  window->show();
+  return window;
 }
 
 void MainWindow::onDatasetChanged() {

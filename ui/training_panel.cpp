@@ -13,7 +13,6 @@
 #include <QLineSeries>
 #include <QMessageBox>
 #include <QPushButton>
-#include <QRegularExpression>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStackedWidget>
@@ -70,6 +69,7 @@ TrainingPanel::TrainingPanel(Document* document, JobQueue* jobs, QWidget* parent
   model_ = new QComboBox(this);
   model_->addItems({QStringLiteral("logreg"), QStringLiteral("mlp"), QStringLiteral("screformer"), QStringLiteral("bioformer"), QStringLiteral("cellpatch")});
   init_ = new QLineEdit(this);
+  init_->setObjectName(QStringLiteral("initRun"));
   init_->setPlaceholderText(tr("none: train from scratch"));
   auto* browseInit = new QPushButton(tr("…"), this);
   connect(browseInit, &QPushButton::clicked, this, [this] {
@@ -197,9 +197,6 @@ TrainingPanel::TrainingPanel(Document* document, JobQueue* jobs, QWidget* parent
   connect(jobs_, &JobQueue::jobProgress, this, [this](JobId id, double f, const QString& stage, const QVariantMap& values) {
     if (id == running_) showProgress(f, stage, values);
   });
-  connect(jobs_, &JobQueue::jobLog, this, [this](JobId id, int, const QString& message) {
-    if (id == running_) showLogLine(message);
-  });
   auto ended = [this](JobId id, const QString& why) {
     if (id != running_) return;
     running_ = 0;
@@ -320,6 +317,7 @@ void TrainingPanel::showProgress(double fraction, const QString& stage, const QV
     runningLoss_->append(fraction * totalEpochs_, values.value(QStringLiteral("loss")).toDouble());
     rescale();
   }
+  if (values.contains(QStringLiteral("epoch_done"))) showEpochSummary(values);
   if (values.contains(QStringLiteral("epoch")))
     epochLabel_->setText(tr("Epoch %1/%2").arg(values.value(QStringLiteral("epoch")).toInt()).arg(totalEpochs_));
   else if (!stage.isEmpty())
@@ -331,24 +329,18 @@ void TrainingPanel::showProgress(double fraction, const QString& stage, const QV
     memoryLabel_->setText(tr("device memory %1 GiB").arg(values.value(QStringLiteral("device_memory_gib")).toDouble(), 0, 'f', 2));
 }
 
-void TrainingPanel::showLogLine(const QString& message) {
-  // The trainer's epoch summary: "epoch 3/10: train loss 0.41, train acc 0.9, val loss 0.5, val acc 0.8, lr …".
-  static const QRegularExpression epochLine(QStringLiteral("^epoch (\\d+)/(\\d+): train loss ([^,]+)"));
-  const auto m = epochLine.match(message);
-  if (!m.hasMatch()) return;
-  const double epoch = m.captured(1).toDouble();
-  totalEpochs_ = std::max(totalEpochs_, m.captured(2).toInt());
-  auto field = [&message](const QString& name, QLineSeries* series, double x) {
-    const QRegularExpression re(QStringLiteral("%1 ([-+0-9.eE]+|nan|inf)").arg(name));
-    const auto f = re.match(message);
-    bool ok = false;
-    const double v = f.hasMatch() ? f.captured(1).toDouble(&ok) : NAN;
-    if (ok && std::isfinite(v)) series->append(x, v);
-  };
-  field(QStringLiteral("train loss"), trainLoss_, epoch);
-  field(QStringLiteral("train acc"), trainAcc_, epoch);
-  field(QStringLiteral("val loss"), valLoss_, epoch);
-  field(QStringLiteral("val acc"), valAcc_, epoch);
+void TrainingPanel::showEpochSummary(const QVariantMap& values) {
+  // The trainer's end-of-epoch values: train/val loss and accuracy.
+  const double epoch = values.value(QStringLiteral("epoch_done")).toDouble();
+  totalEpochs_ = std::max({totalEpochs_, static_cast<int>(epoch), values.value(QStringLiteral("epochs")).toInt()});
+  const std::pair<const char*, QLineSeries*> curves[] = {
+      {"train_loss", trainLoss_}, {"train_acc", trainAcc_}, {"val_loss", valLoss_}, {"val_acc", valAcc_}};
+  for (const auto& [key, series] : curves) {
+    // A new fold of cross-validation starts again at epoch 1: its curves replace the last fold's.
+    if (series->count() > 0 && series->at(series->count() - 1).x() >= epoch) series->clear();
+    const QVariant v = values.value(QString::fromLatin1(key));
+    if (v.isValid() && std::isfinite(v.toDouble())) series->append(epoch, v.toDouble());
+  }
   rescale();
 }
 

@@ -217,6 +217,7 @@ class Trainer {
       state.historyJson = recordsToJson(result_.history);
       writeCheckpoints(state, improved);
       logEpoch(record);
+      reportEpoch(record);
       if (o_.patience > 0 && state.epochsWithoutImprovement >= o_.patience && epoch < o_.epochs) {
         result_.stoppedEarly = true;
         info("early stopping after epoch " + std::to_string(epoch) + ": no improvement for " +
@@ -423,6 +424,23 @@ class Trainer {
                 {"eta_s", batch >= 0 && elapsed > 0 ? stepsLeft * elapsed / static_cast<double>(batch + 1) : 0.0}};
     const double memory = deviceMemoryGib(device_);
     if (memory >= 0) p.values["device_memory_gib"] = memory;
+    feedback_->report(p);
+  }
+
+  // The epoch's summary as progress values, for live curves (no "loss" key: that is the
+  // running loss of reportProgress); values that are not defined are left out.
+  void reportEpoch(const EpochRecord& r) {
+    if (!feedback_ || rank_ != 0) return;
+    Progress p;
+    p.fraction = static_cast<double>(result_.steps) / static_cast<double>(stepsPerEpoch_ * o_.epochs);
+    p.stage = "epoch " + std::to_string(r.epoch) + "/" + std::to_string(o_.epochs) + " done";
+    p.values["epoch"] = r.epoch;
+    p.values["epoch_done"] = r.epoch;
+    p.values["epochs"] = o_.epochs;
+    const std::pair<const char*, double> values[] = {{"train_loss", r.trainLoss}, {"train_acc", r.trainAccuracy},
+                                                     {"val_loss", r.validationLoss}, {"val_acc", r.validationAccuracy}};
+    for (const auto& [key, value] : values)
+      if (std::isfinite(value)) p.values[key] = value;
     feedback_->report(p);
   }
 

@@ -8,6 +8,9 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLineSeries>
+#include <QJsonObject>
+#include <QLineEdit>
+#include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -28,26 +31,39 @@ class TestTrainingPanel : public QObject {
   void progressUpdatesDrawTheCurves();
   void incompleteFormIsRefused();
   void fineTuningRunsOffTheGuiThreadAndAnnotatesCells();
+  void preTrainedRunFieldReachesTheFineTuning();
 };
 
 void TestTrainingPanel::progressUpdatesDrawTheCurves() {
   cw::ui::Document document;
   cw::ui::JobQueue jobs;
   cw::ui::TrainingPanel panel(&document, &jobs);
-  cw::ui::TrainingRequest r = panel.request();
-  r.epochs = 4;
-  panel.setRequest(r);
-  panel.showLogLine(QStringLiteral("epoch 1/4: train loss 1.2, train acc 0.4, val loss 1.1, val acc 0.5, lr 0.001, 0.2 s"));
-  panel.showLogLine(QStringLiteral("epoch 2/4: train loss 0.8, train acc 0.7, val loss 0.9, val acc 0.625, lr 0.001, 0.2 s"));
-  panel.showLogLine(QStringLiteral("loading checkpoint"));  // not an epoch line: ignored
+  using Values = QVariantMap;
+  panel.showProgress(0.25, QStringLiteral("epoch 1/4 done"),
+                     Values{{QStringLiteral("epoch_done"), 1}, {QStringLiteral("epochs"), 4}, {QStringLiteral("train_loss"), 1.2}, {QStringLiteral("train_acc"), 0.4},
+                            {QStringLiteral("val_loss"), 1.1}, {QStringLiteral("val_acc"), 0.5}});
+  panel.showProgress(0.5, QStringLiteral("epoch 2/4 done"),
+                     Values{{QStringLiteral("epoch_done"), 2}, {QStringLiteral("train_loss"), 0.8}, {QStringLiteral("train_acc"), 0.7},
+                            {QStringLiteral("val_loss"), 0.9}, {QStringLiteral("val_acc"), 0.625}});
+  QCOMPARE(panel.runningLoss()->count(), 0);  // epoch summaries are not running-loss points
   QCOMPARE(panel.validationLoss()->count(), 2);
   QCOMPARE(panel.validationLoss()->at(1), QPointF(2, 0.9));
   QCOMPARE(panel.validationAccuracy()->at(1), QPointF(2, 0.625));
+  QCOMPARE(panel.trainingLoss()->at(0), QPointF(1, 1.2));
+  QCOMPARE(panel.trainingAccuracy()->at(1), QPointF(2, 0.7));
+  // No validation part (k = 1 runs, or a split without one): no validation point.
+  panel.showProgress(0.6, QString(), Values{{QStringLiteral("epoch_done"), 3}, {QStringLiteral("train_loss"), 0.7}});
+  QCOMPARE(panel.validationLoss()->count(), 2);
+  QCOMPARE(panel.trainingLoss()->count(), 3);
   panel.showProgress(0.5, QStringLiteral("epoch 3/4"),
                      {{QStringLiteral("epoch"), 3}, {QStringLiteral("loss"), 0.7}, {QStringLiteral("cells_per_s"), 1234.4},
                       {QStringLiteral("eta_s"), 75.0}, {QStringLiteral("device_memory_gib"), 1.5}});
   QCOMPARE(panel.runningLoss()->count(), 1);
-  QCOMPARE(panel.runningLoss()->at(0), QPointF(2.0, 0.7));  // half-way through 4 epochs
+  QCOMPARE(panel.runningLoss()->at(0), QPointF(2.0, 0.7));
+  // A new cross-validation fold starts again at epoch 1: its curve replaces the previous fold's.
+  panel.showProgress(0.7, QString(), Values{{QStringLiteral("epoch_done"), 1}, {QStringLiteral("val_loss"), 1.3}});
+  QCOMPARE(panel.validationLoss()->count(), 1);
+  QCOMPARE(panel.validationLoss()->at(0), QPointF(1, 1.3));  // half-way through 4 epochs
   const QString status = panel.statusText();
   for (const char* expected : {"Epoch 3/", "1234 cells/s", "ETA 1 min 15 s", "1.50 GiB"})
     QVERIFY2(status.contains(QString::fromLatin1(expected)), qPrintable(status));
@@ -95,6 +111,7 @@ void TestTrainingPanel::fineTuningRunsOffTheGuiThreadAndAnnotatesCells() {
     longestGap = std::max(longestGap, sinceTick.restart());
     ++ticks;
   });
+  QSignalSpy progress(window.jobQueue(), &cw::ui::JobQueue::jobProgress);
   QVERIFY(panel->start());
   sinceTick.start();
   heartbeat.start();
@@ -115,10 +132,77 @@ void TestTrainingPanel::fineTuningRunsOffTheGuiThreadAndAnnotatesCells() {
   const QJsonArray epochs = h.isArray() ? h.array() : h.object().value(QStringLiteral("epochs")).toArray();
   QVERIFY(!epochs.isEmpty());
   QCOMPARE(panel->validationLoss()->count(), epochs.size());
+  // Those points come from the trainer's structured progress values (one per epoch), and
+  // agree with history.json.
+  QList<QVariantMap> summaries;
+  for (const QList<QVariant>& signal : progress) {
+    const QVariantMap values = signal.at(3).toMap();
+    if (values.contains(QStringLiteral("epoch_done"))) summaries << values;
+  }
+  QCOMPARE(summaries.size(), epochs.size());
+  for (qsizetype e = 0; e < epochs.size(); ++e) {
+    const QJsonObject h = epochs[e].toObject();
+    const double valLoss = summaries[e].value(QStringLiteral("val_loss")).toDouble();
+    QCOMPARE(summaries[e].value(QStringLiteral("epoch_done")).toInt(), static_cast<int>(e + 1));
+    QCOMPARE(summaries[e].value(QStringLiteral("epochs")).toInt(), r.epochs);
+    QCOMPARE(panel->validationLoss()->at(static_cast<int>(e)), QPointF(static_cast<double>(e + 1), valLoss));
+    QCOMPARE(panel->validationAccuracy()->at(static_cast<int>(e)).y(), summaries[e].value(QStringLiteral("val_acc")).toDouble());
+    QVERIFY(std::abs(h.value(QStringLiteral("val_loss")).toDouble() - valLoss) < 1e-6 * std::max(1.0, valLoss));
+    QVERIFY(std::abs(h.value(QStringLiteral("val_accuracy")).toDouble() - summaries[e].value(QStringLiteral("val_acc")).toDouble()) < 1e-9);
+  }
   QVERIFY(panel->runningLoss()->count() > 0);
   // The evaluation of the run is shown, from its metrics.json.
   QCOMPARE(window.evaluationView()->metrics().labels.size(), 3);
   QVERIFY(window.evaluationView()->metrics().json.contains(QStringLiteral("accuracy")));
+}
+
+void TestTrainingPanel::preTrainedRunFieldReachesTheFineTuning() {
+  QTemporaryDir dir;
+  cw::ui::MainWindow window;
+  bool opened = false;
+  window.openDataset(kDemo, [&](bool ok, const QString&) { opened = ok; });
+  QTRY_VERIFY_WITH_TIMEOUT(opened, 30000);
+  cw::ui::TrainingPanel* panel = window.trainingPanel();
+  cw::ui::TrainingRequest r;
+  r.model = QStringLiteral("mlp");
+  r.label = QStringLiteral("cell_type");
+  r.epochs = 2;
+  r.batchSize = 16;
+  r.device = QStringLiteral("cpu");
+  r.runDir = dir.filePath(QStringLiteral("first"));
+  panel->setRequest(r);
+  QVERIFY(panel->start());
+  QTRY_VERIFY_WITH_TIMEOUT(!panel->isRunning(), 120000);
+  QVERIFY(QFile::exists(dir.filePath(QStringLiteral("first/checkpoints/best.ckpt"))));
+
+  // The path typed into the field is the fine-tuning's --init: a missing one is refused by name …
+  auto* field = panel->findChild<QLineEdit*>(QStringLiteral("initRun"));
+  QVERIFY(field);
+  const QString missing = dir.filePath(QStringLiteral("no-such-run"));
+  field->clear();
+  QTest::keyClicks(field, missing);
+  QCOMPARE(panel->request().init, missing);
+  r = panel->request();
+  r.runDir = dir.filePath(QStringLiteral("second"));
+  panel->setRequest(r);
+  QSignalSpy failed(window.jobQueue(), &cw::ui::JobQueue::jobFailed);
+  QVERIFY(panel->start());
+  QTRY_VERIFY_WITH_TIMEOUT(!panel->isRunning(), 60000);
+  QCOMPARE(failed.count(), 1);
+  QVERIFY2(failed.at(0).at(1).toString().contains(missing), qPrintable(failed.at(0).at(1).toString()));
+
+  // … and the first run's folder initialises the second (recorded in its config.json and log).
+  const QString first = dir.filePath(QStringLiteral("first"));
+  field->clear();
+  QTest::keyClicks(field, first);
+  QVERIFY(panel->start());
+  QTRY_VERIFY_WITH_TIMEOUT(!panel->isRunning(), 120000);
+  QFile config(dir.filePath(QStringLiteral("second/config.json")));
+  QVERIFY2(config.open(QIODevice::ReadOnly), qPrintable(panel->statusText()));
+  QCOMPARE(QJsonDocument::fromJson(config.readAll()).object().value(QStringLiteral("init")).toString(), first);
+  QFile log(dir.filePath(QStringLiteral("second/log.txt")));
+  QVERIFY(log.open(QIODevice::ReadOnly));
+  QVERIFY(QString::fromUtf8(log.readAll()).contains(QStringLiteral("initialised")));
 }
 
 QTEST_MAIN(TestTrainingPanel)

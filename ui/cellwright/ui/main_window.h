@@ -19,6 +19,7 @@ namespace cw::ui {
 class Document;
 class JobQueue;
 class DatasetPanel;
+class DeWindow;
 class EmbeddingView;
 class EvaluationView;
 class PagaView;
@@ -52,6 +53,9 @@ class MainWindow : public QMainWindow {
   void saveDataset(const QString& path, std::function<void(bool ok)> done = {});
   // Window geometry and dock layout from the last session.
   void restoreLayout();
+
+  // A differential-expression window (lasso selections come from the embedding view).
+  DeWindow* openDifferentialExpression();
 
   // Reads `path` on the engine thread; `done(ok, message)` runs on the GUI thread afterwards.
   void openDataset(const QString& path, std::function<void(bool ok, const QString& message)> done = {});

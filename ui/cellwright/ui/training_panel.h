@@ -37,14 +37,17 @@ class TrainingPanel : public QWidget {
   void cancel();
   bool isRunning() const { return running_ != 0; }
 
-  // Live display: fed by the job's progress and log lines (public for tests).
+  // Live display, fed by the job's progress values (public for tests): the running loss
+  // ("loss"), throughput, ETA, device memory, and at each epoch's end ("epoch_done")
+  // train_loss, train_acc, val_loss and val_acc.
   void showProgress(double fraction, const QString& stage, const QVariantMap& values);
-  void showLogLine(const QString& message);
   QChart* lossChart() const { return lossChart_; }
   QChart* accuracyChart() const { return accuracyChart_; }
   QLineSeries* runningLoss() const { return runningLoss_; }
   QLineSeries* validationLoss() const { return valLoss_; }
   QLineSeries* validationAccuracy() const { return valAcc_; }
+  QLineSeries* trainingLoss() const { return trainLoss_; }
+  QLineSeries* trainingAccuracy() const { return trainAcc_; }
   QString statusText() const;
 
  Q_SIGNALS:
@@ -53,6 +56,7 @@ class TrainingPanel : public QWidget {
  private:
   void onDatasetChanged();
   void resetCurves();
+  void showEpochSummary(const QVariantMap& values);
   void rescale();
   void saveSettings() const;
   void restoreSettings();
