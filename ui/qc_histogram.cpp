@@ -107,6 +107,7 @@ void QcHistogram::rescale() {
   const double pad = (hi - lo) * 0.02 + 1e-9;
   x_->setRange(lo - pad, hi + pad);
   x_->applyNiceNumbers();  // round tick labels
+  x_->setLabelFormat(x_->max() - x_->min() >= 20 ? QStringLiteral("%.0f") : QStringLiteral("%.1f"));
   y_->setRange(0, top);
 }
 
