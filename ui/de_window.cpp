@@ -2,6 +2,7 @@
 
 #include <QButtonGroup>
 #include <QComboBox>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -23,6 +24,7 @@
 #include "cellwright/core/errors.h"
 #include "cellwright/ui/de_table.h"
 #include "cellwright/ui/document.h"
+#include "cellwright/ui/export.h"
 #include "cellwright/ui/job_queue.h"
 
 namespace cw::ui {
@@ -120,6 +122,11 @@ DeWindow::DeWindow(Document* document, JobQueue* jobs, QWidget* parent) : QWidge
   table_->table()->setSelectionBehavior(QAbstractItemView::SelectRows);
   auto* plotButton = new QPushButton(tr("Plot the selected genes"), this);
   connect(plotButton, &QPushButton::clicked, this, &DeWindow::plotSelectedRows);
+  auto* exportButton = new QPushButton(tr("Export plot…"), this);
+  connect(exportButton, &QPushButton::clicked, this, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), QStringLiteral("de-plot.svg"), tr("SVG (*.svg);;PNG (*.png)"));
+    if (!path.isEmpty() && !exportPlot(path)) status_->setText(tr("Could not write %1").arg(path));
+  });
   violins_ = new ViolinPlot(this);
   dots_ = new DotPlot(this);
   plotTabs_ = new QTabWidget(this);
@@ -140,7 +147,10 @@ DeWindow::DeWindow(Document* document, JobQueue* jobs, QWidget* parent) : QWidge
   auto* leftLayout = new QVBoxLayout(left);
   leftLayout->setContentsMargins(0, 0, 0, 0);
   leftLayout->addWidget(table_, 1);
-  leftLayout->addWidget(plotButton);
+  auto* plotButtons = new QHBoxLayout;
+  plotButtons->addWidget(plotButton);
+  plotButtons->addWidget(exportButton);
+  leftLayout->addLayout(plotButtons);
   auto* splitter = new QSplitter(this);
   splitter->addWidget(left);
   splitter->addWidget(plotTabs_);
@@ -276,6 +286,12 @@ JobId DeWindow::run() {
         Q_EMIT self->resultShown();
         Q_EMIT self->plotsShown();
       });
+}
+
+bool DeWindow::exportPlot(const QString& path) const {
+  QWidget* plot = plotTabs_->currentIndex() == 1 ? static_cast<QWidget*>(violins_) : dots_;
+  if (path.endsWith(QStringLiteral(".svg"), Qt::CaseInsensitive)) return exportSvg(plot, path);
+  return exportPng(plot, path, plot->size());
 }
 
 void DeWindow::plotSelectedRows() {

@@ -12,6 +12,7 @@
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTableWidget>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <cmath>
@@ -211,6 +212,16 @@ void TestDeWindow::dotPlotFollowsFractionsAndMeans() {
       ++checked;
     }
   QVERIFY(checked >= 6);
+
+  // The SVG export draws the same dots as vectors, in the same colours.
+  QTemporaryDir dir;
+  const QString svgPath = dir.filePath(QStringLiteral("dots.svg"));
+  QVERIFY(window.exportPlot(svgPath));
+  QFile svgFile(svgPath);
+  QVERIFY(svgFile.open(QIODevice::ReadOnly));
+  const QString svg = QString::fromUtf8(svgFile.readAll());
+  QVERIFY(svg.count(QStringLiteral("<circle")) >= 12);  // 4 genes x 3 groups, and the size legend
+  for (int g = 0; g < 3; ++g) QVERIFY2(svg.contains(dots->dotColor(g, 0).name(), Qt::CaseInsensitive), qPrintable(dots->dotColor(g, 0).name()));
 
   // The violins: each group's colour is drawn in its slot.
   window.plotTabs()->setCurrentIndex(1);

@@ -42,6 +42,8 @@ class DeWindow : public QWidget {
   JobId run();
   // Plots these genes (a job reads their expression).
   JobId plotGenes(const QStringList& genes);
+  // Writes the plot of the current tab, as SVG (vector) when `path` ends in .svg, else PNG.
+  bool exportPlot(const QString& path) const;
 
   DeTable* table() const { return table_; }
   ViolinPlot* violinPlot() const { return violins_; }
