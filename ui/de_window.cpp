@@ -80,6 +80,7 @@ DeWindow::DeWindow(Document* document, JobQueue* jobs, QWidget* parent) : QWidge
   auto* selectionPage = new QWidget(modeOptions_);
   labelA_ = new QLabel(selectionPage);
   labelB_ = new QLabel(selectionPage);
+  labelB_->setObjectName(QStringLiteral("selectionB"));
   auto* useA = new QPushButton(tr("Current selection as A"), selectionPage);
   auto* useB = new QPushButton(tr("Current selection as B"), selectionPage);
   auto* restB = new QPushButton(tr("B = every other cell"), selectionPage);

@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -21,7 +22,9 @@
 #include "cellwright/ui/de_window.h"
 #include "cellwright/ui/document.h"
 #include "cellwright/ui/expression_plots.h"
+#include "cellwright/ui/embedding_view.h"
 #include "cellwright/ui/job_queue.h"
+#include "cellwright/ui/main_window.h"
 #include "cellwright/ui/palette.h"
 
 static const QString kReference = QStringLiteral(CELLWRIGHT_TEST_DATA "/analysis/de_reference.json");
@@ -96,6 +99,7 @@ class TestDeWindow : public QObject {
   void selectionAgainstSelectionMatchesScipy();
   void dotPlotFollowsFractionsAndMeans();
   void tableSortsByColumn();
+  void lassoSelectionOpensTheTestAgainstTheRest();
 };
 
 void TestDeWindow::groupAgainstRestMatchesScipy() {
@@ -251,6 +255,34 @@ void TestDeWindow::tableSortsByColumn() {
   t->sortByColumn(3, Qt::AscendingOrder);  // p-value, smallest first
   for (int row = 1; row < t->rowCount(); ++row)
     QVERIFY(t->item(row - 1, 3)->data(Qt::DisplayRole).toDouble() <= t->item(row, 3)->data(Qt::DisplayRole).toDouble());
+}
+
+void TestDeWindow::lassoSelectionOpensTheTestAgainstTheRest() {
+  cw::ui::MainWindow window;
+  bool opened = false;
+  window.openDataset(QStringLiteral(CELLWRIGHT_RESOURCE_DIR "/demo/seurat_pbmc_small_80.h5ad"), [&](bool ok, const QString&) { opened = ok; });
+  QTRY_VERIFY_WITH_TIMEOUT(opened, 30000);
+  const std::vector<int64_t> lasso{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  window.embeddingView()->setSelection(lasso);
+  // What the embedding's context menu does with a lasso selection.
+  Q_EMIT window.embeddingView()->differentialExpressionRequested(lasso);
+  auto* de = window.findChild<cw::ui::DeWindow*>();
+  QVERIFY(de);
+  QSignalSpy shown(de, &cw::ui::DeWindow::resultShown);
+  QVERIFY(shown.wait(30000));
+  QCOMPARE(de->comparison().group, std::string("A"));
+  QCOMPARE(de->comparison().reference, std::string("rest"));
+  QCOMPARE(de->table()->table()->rowCount(), 230);  // every gene of the demo
+  QCOMPARE(de->dotPlot()->summary().groups, (QStringList{"A", "rest"}));
+  // A second lasso becomes B through the window's button.
+  window.embeddingView()->setSelection({20, 21, 22, 23, 24});
+  for (auto* button : de->findChildren<QPushButton*>())
+    if (button->text().contains(QStringLiteral("as B"))) button->click();
+  QVERIFY(de->findChild<QLabel*>(QStringLiteral("selectionB"))->text().startsWith(QStringLiteral("5 cells")));
+  de->run();
+  QVERIFY(shown.wait(30000));
+  QCOMPARE(de->comparison().reference, std::string("B"));
+  QCOMPARE(de->dotPlot()->summary().groups, (QStringList{"A", "B"}));
 }
 
 QTEST_MAIN(TestDeWindow)

@@ -6,7 +6,9 @@
 #include <QDoubleSpinBox>
 #include <QGroupBox>
 #include <QLineSeries>
+#include <QProcess>
 #include <QSettings>
+#include <QTemporaryDir>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -98,6 +100,7 @@ class TestPreprocessDialog : public QObject {
   void chartImageShowsBarsAndThresholdLine();
   void runFiltersAndNormalisesTheDataset();
   void datasetWithoutCountsIsAReadableError();
+  void applicationScreenshotShowsTheHistograms();
 };
 
 void TestPreprocessDialog::histogramsHoldTheHandComputedQcValues() {
@@ -224,6 +227,27 @@ void TestPreprocessDialog::datasetWithoutCountsIsAReadableError() {
   QVERIFY(failed.wait(10000));
   QVERIFY(failed.at(0).at(1).toString().contains(QStringLiteral("no raw counts")));
   QVERIFY(!dialog.qcReady());
+}
+
+void TestPreprocessDialog::applicationScreenshotShowsTheHistograms() {
+  QTemporaryDir dir;
+  const QString out = dir.filePath(QStringLiteral("preprocess.png"));
+  QProcess app;
+  app.start(QStringLiteral(CELLWRIGHT_GUI_PATH),
+            {QStringLiteral("--open"), QStringLiteral(CELLWRIGHT_RESOURCE_DIR "/demo/seurat_pbmc_small_80.h5ad"), QStringLiteral("--view"),
+             QStringLiteral("preprocess"), QStringLiteral("--screenshot"), out, QStringLiteral("--view-only")});
+  QVERIFY(app.waitForFinished(60000));
+  QVERIFY2(app.exitCode() == 0, app.readAllStandardError().constData());
+  const QImage image(out);
+  QVERIFY(!image.isNull());
+  int bars = 0, lines = 0;
+  for (int y = 0; y < image.height(); ++y)
+    for (int x = 0; x < image.width(); ++x) {
+      bars += near(image.pixelColor(x, y), cw::ui::QcHistogram::barColor());
+      lines += near(image.pixelColor(x, y), cw::ui::QcHistogram::thresholdColor());
+    }
+  QVERIFY2(bars > 500, qPrintable(QString::number(bars)));
+  QVERIFY2(lines > 100, qPrintable(QString::number(lines)));  // the scripted thresholds
 }
 
 QTEST_MAIN(TestPreprocessDialog)
