@@ -6,12 +6,14 @@
 #include <filesystem>
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "cellwright/core/errors.h"
 #include "cellwright/io/readers.h"
 #include "cellwright/tokenize/backed_loader.h"
 #include "cellwright/tokenize/loader.h"
 #include "cellwright/tokenize/prepare.h"
+#include "cellwright/tokenize/streamed_cells.h"
 
 namespace cw::tokenize {
 namespace {
@@ -321,6 +323,72 @@ TEST(BackedBatchLoader, DropLastAndBadOptions) {
   EXPECT_EQ(drainBacked(loader, 0).size(), 296u);
   o.cellsPerChunk = 0;
   EXPECT_THROW(BackedBatchLoader(corpus, tokenizers().at("cellpatch"), o), Error);
+}
+
+// Random access for the trainer: corpus-wide numbering, tokens as the files stacked in memory.
+TEST(StreamedCells, CellsNumberedAcrossFilesAsOneStackedDataset) {
+  const BackedCorpus corpus({files().pathA, files().pathB}, modelGenes());
+  StreamedCells cells(corpus, {16, 3});
+  EXPECT_EQ(cells.numCells(), 470);
+  EXPECT_EQ(cells.fileOf(299), 0);
+  EXPECT_EQ(cells.fileOf(300), 1);
+  EXPECT_THROW(cells.fileOf(470), Error);
+  // The in-memory equivalent: both files aligned and stacked, one dataset.
+  const auto pa = prepareCells(files().a, modelGenes()), pb = prepareCells(files().b, modelGenes());
+  CsrMatrix stacked = pa->matrix;
+  for (int64_t r = 0; r < pb->matrix.rows; ++r) {
+    for (int64_t k = pb->matrix.indptr[r]; k < pb->matrix.indptr[r + 1]; ++k) {
+      stacked.indices.push_back(pb->matrix.indices[k]);
+      stacked.data.push_back(pb->matrix.data[k]);
+    }
+    stacked.indptr.push_back(stacked.nnz());
+  }
+  stacked.rows += pb->matrix.rows;
+  CellSource memory;
+  memory.matrix = &stacked;
+  const std::vector<int64_t> ids{469, 3, 300, 150, 299, 17};
+  std::vector<CellRef> expectedRefs;
+  for (int64_t id : ids) expectedRefs.push_back({&memory, id});
+  const auto& tokenizer = tokenizers().at("screformer");
+  std::map<Key, CellTokens> expected, got;
+  collect(tokenizer(expectedRefs, 1), expected);
+  const auto streamed = cells.cells(ids);
+  collect(tokenizer(streamed.refs, 1), got);
+  EXPECT_TRUE(got == expected);
+  // Six chunks (0, 1, 9, 18 of a; 19, 29 overall for b): the cache keeps three, the batch
+  // holds on to all six while it is used.
+  EXPECT_EQ(streamed.chunks.size(), 6u);
+  EXPECT_EQ(cells.chunksRead(), 6);
+  // Cached now: the three most recently used, chunks 1, 18 and 9.
+  cells.cells({3, 17});  // chunk 0 was dropped: read again (and chunk 9 leaves)
+  EXPECT_EQ(cells.chunksRead(), 7);
+  cells.cells({17, 3, 299});  // chunks 1, 0, 18: all cached
+  EXPECT_EQ(cells.chunksRead(), 7);
+}
+
+TEST(StreamedCells, LocalOrderVisitsChunkByChunk) {
+  const BackedCorpus corpus({files().pathA, files().pathB}, modelGenes());
+  const StreamedCells cells(corpus, {16, 4});
+  std::vector<int64_t> train;
+  for (int64_t c = 0; c < 470; c += 2) train.push_back(c);
+  const auto order = cells.localOrder(train, 9, 1, 2);
+  EXPECT_EQ(order, cells.localOrder(train, 9, 1, 2));
+  EXPECT_NE(order, cells.localOrder(train, 9, 2, 2));
+  EXPECT_NE(order, cells.localOrder(train, 10, 1, 2));
+  auto sorted = order;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, train);
+  // Chunk of a cell: file a has chunks 0..18 (16 cells each), file b starts at chunk 19.
+  auto chunkOf = [](int64_t c) { return c < 300 ? c / 16 : 19 + (c - 300) / 16; };
+  // Each window of two chunks: its cells come first, in any order, before the next window's.
+  size_t i = 0;
+  while (i < order.size()) {
+    std::set<int64_t> window;
+    size_t j = i;
+    while (j < order.size() && (window.size() < 2 || window.count(chunkOf(order[j])))) window.insert(chunkOf(order[j++]));
+    for (size_t k = j; k < order.size(); ++k) EXPECT_EQ(window.count(chunkOf(order[k])), 0u);
+    i = j;
+  }
 }
 
 }  // namespace
