@@ -10,12 +10,13 @@ namespace cw::tokenize {
 
 void readCell(const CellRef& cell, const ValueOptions& options, CellValues& out) {
   const CsrMatrix& m = *cell.source->matrix;
-  if (cell.row < 0 || cell.row >= m.rows) throw Error("tokenizer: cell index out of range");
+  const int64_t row = cell.row - cell.source->firstRow;
+  if (row < 0 || row >= m.rows) throw Error("tokenizer: cell index out of range");
   out.genes.clear();
   out.counts.clear();
   out.logValues.clear();
   double total = 0.0;
-  for (int64_t k = m.indptr[cell.row]; k < m.indptr[cell.row + 1]; ++k) {
+  for (int64_t k = m.indptr[row]; k < m.indptr[row + 1]; ++k) {
     if (m.data[k] == 0) continue;
     out.genes.push_back(m.indices[k]);
     out.counts.push_back(m.data[k]);

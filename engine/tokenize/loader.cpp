@@ -10,7 +10,7 @@ namespace cw::tokenize {
 std::vector<CellRef> allCells(const std::vector<const CellSource*>& sources) {
   std::vector<CellRef> cells;
   for (const CellSource* s : sources)
-    for (int64_t r = 0; r < s->matrix->rows; ++r) cells.push_back({s, r});
+    for (int64_t r = 0; r < s->matrix->rows; ++r) cells.push_back({s, s->firstRow + r});
   return cells;
 }
 

@@ -27,8 +27,9 @@ void fillPerCell(const std::vector<CellRef>& cells, TokenBatch& batch) {
   auto* studies = batch.studies.data_ptr<int64_t>();
   for (int64_t b = 0; b < B; ++b) {
     const CellSource& s = *cells[b].source;
-    if (!s.labels.empty()) labels[b] = s.labels.at(cells[b].row);
-    if (!s.studies.empty()) studies[b] = s.studies.at(cells[b].row);
+    const auto local = static_cast<size_t>(cells[b].row - s.firstRow);
+    if (!s.labels.empty()) labels[b] = s.labels.at(local);
+    if (!s.studies.empty()) studies[b] = s.studies.at(local);
     batch.cellIndices.push_back(cells[b].row);
     batch.datasetIndices.push_back(s.datasetIndex);
   }

@@ -137,6 +137,7 @@ torch::Tensor perCell(const std::vector<int64_t>& codes, const std::vector<int64
 
 Collate makeCollate(const ModelData& data, const plugins::TokenizerSpec& spec, const nlohmann::json& config,
                     bool masking, uint64_t seed) {
+  (void)config;
   auto withCodes = [&data](tokenize::TokenBatch batch, const std::vector<int64_t>& cells) {
     batch.labels = perCell(data.labels, cells);
     batch.studies = perCell(data.studies, cells);
@@ -153,26 +154,37 @@ Collate makeCollate(const ModelData& data, const plugins::TokenizerSpec& spec, c
   auto source = std::make_shared<tokenize::CellSource>();
   source->matrix = &data.values;
   source->valuesAreLogNormalized = data.valuesAreLogNormalized;
-  source->labels = data.labels;
-  source->studies = data.studies;
+  auto tokenizer = makeTokenizer(spec, data.values.cols, masking, seed);
+  return [source, tokenizer, withCodes](const std::vector<int64_t>& cells, uint64_t epoch) {
+    std::vector<tokenize::CellRef> refs;
+    refs.reserve(cells.size());
+    for (auto c : cells) refs.push_back({source.get(), c});
+    return withCodes(tokenizer(refs, epoch), cells);
+  };
+#else
+  (void)masking;
+  (void)seed;
+  throw NotAvailable("the '" + spec.kind + "' tokenizer");
+#endif
+}
+
+#if CELLWRIGHT_HAVE_TOKENIZERS
+tokenize::BatchTokenizer makeTokenizer(const plugins::TokenizerSpec& spec, int64_t nGenes, bool masking, uint64_t seed) {
   tokenize::ValueOptions values;
   values.targetSum = spec.targetSum;
   values.logBase = spec.log2 ? preprocess::LogBase::Two : preprocess::LogBase::Natural;
-  const int64_t nGenes = data.values.cols;
-  auto refs = [source](const std::vector<int64_t>& cells) {
-    std::vector<tokenize::CellRef> r;
-    r.reserve(cells.size());
-    for (auto c : cells) r.push_back({source.get(), c});
-    return r;
-  };
+  if (spec.kind == "dense") {
+    const tokenize::DenseOptions o{nGenes, values};
+    return [o](const std::vector<tokenize::CellRef>& cells, uint64_t) { return tokenize::collateDense(cells, o); };
+  }
   if (spec.kind == "scbert" || spec.kind == "screformer") {
     tokenize::ScReformerOptions o;
     o.nGenes = nGenes;
     o.bucketSize = std::max<int64_t>(1, spec.padToMultipleOf / 2);
     o.values = values;
     o.masking = {masking, seed, spec.maskFraction, 1.0 - spec.maskReplaceFraction};
-    return [o, refs, withCodes](const std::vector<int64_t>& cells, uint64_t epoch) {
-      return withCodes(tokenize::tokenizeScReformer(refs(cells), o, epoch), cells);
+    return [o](const std::vector<tokenize::CellRef>& cells, uint64_t epoch) {
+      return tokenize::tokenizeScReformer(cells, o, epoch);
     };
   }
   if (spec.kind == "bioformer") {
@@ -180,8 +192,8 @@ Collate makeCollate(const ModelData& data, const plugins::TokenizerSpec& spec, c
     o.nGenes = nGenes;
     o.values = values;
     o.masking = {masking, seed, spec.maskFraction, 1.0 - spec.maskReplaceFraction};
-    return [o, refs, withCodes](const std::vector<int64_t>& cells, uint64_t epoch) {
-      return withCodes(tokenize::tokenizeBioFormer(refs(cells), o, epoch), cells);
+    return [o](const std::vector<tokenize::CellRef>& cells, uint64_t epoch) {
+      return tokenize::tokenizeBioFormer(cells, o, epoch);
     };
   }
   if (spec.kind == "cellpatch") {
@@ -196,16 +208,13 @@ Collate makeCollate(const ModelData& data, const plugins::TokenizerSpec& spec, c
     if (spec.heldOutFraction > 0) o.heldOutFraction = spec.heldOutFraction;
     o.zeroTargetRatio = spec.zeroTargetRatio;
     if (spec.maxDecoderGenes > 0) o.maxDecoderGenes = spec.maxDecoderGenes;
-    return [o, refs, withCodes](const std::vector<int64_t>& cells, uint64_t epoch) {
-      return withCodes(tokenize::tokenizeCellPatch(refs(cells), o, epoch), cells);
+    return [o](const std::vector<tokenize::CellRef>& cells, uint64_t epoch) {
+      return tokenize::tokenizeCellPatch(cells, o, epoch);
     };
   }
-#endif
-  (void)config;
-  (void)masking;
-  (void)seed;
   throw NotAvailable("the '" + spec.kind + "' tokenizer");
 }
+#endif
 
 std::vector<torch::Tensor> PluginTrainable::trainableParameters() {
   if (headOnly_) {

@@ -267,7 +267,8 @@ class Trainer {
 
   EpochRecord trainEpoch(int epoch) {
     model_.module().train();
-    const auto order = epochOrder(data_.trainCells, o_.seed, epoch);
+    const auto order = data_.trainOrder ? data_.trainOrder(epoch) : epochOrder(data_.trainCells, o_.seed, epoch);
+    if (order.size() != data_.trainCells.size()) throw Error("the training order does not cover the training cells");
     EpochRecord record;
     record.epoch = epoch;
     double lossSum = 0;

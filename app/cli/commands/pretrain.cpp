@@ -1,5 +1,6 @@
 // `pretrain --model M --data FILE[,FILE...] -o RUN ...`: self-supervised pre-training into a
 // run folder that `finetune --init RUN` starts from.
+#include <filesystem>
 #include <iostream>
 
 #include "cellwright/cli/cli.h"
@@ -14,6 +15,23 @@
 
 namespace cw::cli {
 namespace {
+
+// --stream auto: inputs that together take more than this on disk are streamed.
+constexpr std::uintmax_t kStreamAboveBytes = std::uintmax_t{4} << 30;
+
+bool streamInputs(const std::string& mode, const std::vector<std::string>& paths) {
+  if (mode == "on") return true;
+  if (mode == "off") return false;
+  if (mode != "auto") throw UsageError("--stream expects auto, on or off");
+  std::uintmax_t total = 0;
+  for (const auto& path : paths) {
+    const auto format = io::detectFormat(path);
+    if (format != io::FileFormat::H5ad && format != io::FileFormat::TenxH5) return false;
+    std::error_code ec;
+    total += std::filesystem::file_size(path, ec);
+  }
+  return total > kStreamAboveBytes;
+}
 
 int runPretrain(const Args& args) {
   plugins::registerBuiltinPlugins();
@@ -56,17 +74,22 @@ int runPretrain(const Args& args) {
 
   Feedback feedback;
   ProgressPrinter printer(feedback, false);
-  std::vector<Dataset> datasets;
-  std::vector<const Dataset*> pointers;
-  for (const auto& path : splitString(args.value("--data"), ',')) {
-    if (path.empty()) continue;
-    datasets.push_back(io::readDataset(path, {}, &feedback).dataset);
-    o.dataDescriptions.push_back(path);
-  }
-  for (const auto& d : datasets) pointers.push_back(&d);
+  for (const auto& path : splitString(args.value("--data"), ','))
+    if (!path.empty()) o.dataDescriptions.push_back(path);
+  const bool stream = streamInputs(args.value("--stream"), o.dataDescriptions);
   const auto device = resolveDevice(t.device);
-  std::cerr << "preset: " << train::choosePreset(o.preset, device) << " (device " << device << ")\n";
-  auto result = train::pretrain(pointers, o, &feedback);
+  std::cerr << "preset: " << train::choosePreset(o.preset, device) << " (device " << device << ")"
+            << (stream ? ", data streamed from disk" : "") << "\n";
+  train::PretrainResult result;
+  if (stream) {
+    result = train::pretrainStreamed({o.dataDescriptions.begin(), o.dataDescriptions.end()}, o, &feedback);
+  } else {
+    std::vector<Dataset> datasets;
+    std::vector<const Dataset*> pointers;
+    for (const auto& path : o.dataDescriptions) datasets.push_back(io::readDataset(path, {}, &feedback).dataset);
+    for (const auto& d : datasets) pointers.push_back(&d);
+    result = train::pretrain(pointers, o, &feedback);
+  }
   const auto& best = result.training.history.at(static_cast<size_t>(result.training.bestEpoch - 1));
   std::cerr << "best epoch " << result.training.bestEpoch << ": train loss " << best.trainLoss << ", val loss "
             << best.validationLoss << " -> " << o.runDir.string() << "\n";
@@ -84,6 +107,8 @@ Command makePretrainCommand() {
       {"--output|-o", true, "run folder"},
       {"--label", true, "obs column with labels (BioFormer's ECS loss; optional)"},
       {"--batch-key", true, "obs column with the study (BioFormer's adversarial head; default: one study per file)"},
+      {"--stream", true, "read the matrices from disk chunk by chunk instead of loading them: on, off, or auto "
+                         "(h5ad/.h5 inputs larger than 4 GB together)", "auto"},
       {"--validation", true, "share of cells held out for the validation loss", "0.1"},
       {"--epochs", true, "training epochs", "10"},
       {"--batch-size", true, "cells per optimiser step", "32"},

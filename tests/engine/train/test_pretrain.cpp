@@ -105,3 +105,36 @@ TEST(Pretrain, StackRowsKeepsEveryEntry) {
   EXPECT_EQ(s.indices, (std::vector<int32_t>{0, 2, 1, 0}));
   EXPECT_EQ(s.data, (std::vector<float>{1, 2, 3, 4}));
 }
+
+TEST(Pretrain, StreamedFromDiskAsTheFilesInMemory) {
+  std::vector<int64_t> g1, g2;
+  const auto& batch = demo().obs.at("batch");
+  for (int64_t i = 0; i < demo().nObs(); ++i) (batch.valueAsString(i) == "g1" ? g1 : g2).push_back(i);
+  const auto a = demo().selectObs(g1), b = demo().selectObs(g2);
+  const auto files = runDir("stream_files");
+  fs::create_directories(files);
+  cw::io::writeH5ad(a, files / "a.h5ad");
+  cw::io::writeH5ad(b, files / "b.h5ad");
+
+  const auto memoryDir = runDir("stream_memory"), streamedDir = runDir("stream_disk");
+  pretrain({&a, &b}, options(memoryDir));
+  auto o = options(streamedDir);
+  o.streamCellsPerChunk = 8;  // 80 cells: ten chunks, windows of two
+  o.streamChunksPerWindow = 2;
+  auto result = pretrainStreamed({files / "a.h5ad", files / "b.h5ad"}, o);
+  EXPECT_EQ(result.cells, 80);
+  EXPECT_EQ(result.genes, 230);
+  ASSERT_EQ(result.training.history.size(), 3u);
+  EXPECT_LT(result.training.history.back().trainLoss, result.training.history.front().trainLoss);
+  // Same cells, split, genes and studies as when the files are loaded.
+  EXPECT_EQ(readJsonFile(streamedDir / "split.json"), readJsonFile(memoryDir / "split.json"));
+  EXPECT_EQ(cw::readTextFile(streamedDir / "genes.txt"), cw::readTextFile(memoryDir / "genes.txt"));
+  const auto config = readJsonFile(streamedDir / "config.json");
+  EXPECT_EQ(config["studies"], nlohmann::json::array({"dataset1", "dataset2"}));
+  EXPECT_EQ(config["streamed"], true);
+  const auto log = cw::readTextFile(streamedDir / "log.txt");
+  EXPECT_NE(log.find("streaming the matrices from disk in chunks of 8 cells"), std::string::npos) << log;
+  fs::remove_all(files);
+  fs::remove_all(memoryDir);
+  fs::remove_all(streamedDir);
+}

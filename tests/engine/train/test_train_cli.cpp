@@ -76,3 +76,16 @@ TEST(TrainCli, BadUsageAndBadInput) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("no pre-training objective"), std::string::npos) << r.output;
 }
+
+TEST(TrainCli, PretrainStreamsFromDiskOnRequest) {
+  const auto dir = temp("stream");
+  auto r = cli("pretrain --model cellpatch --data " + kDemo + " --stream on --epochs 1 --batch-size 16 --preset small"
+               " --device cpu -o " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("data streamed from disk"), std::string::npos) << r.output;
+  const auto config = nlohmann::json::parse(cw::readTextFile(dir / "config.json"));
+  EXPECT_EQ(config["streamed"], true);
+  EXPECT_EQ(nlohmann::json::parse(cw::readTextFile(dir / "split.json"))["train"].size(), 72u);
+  EXPECT_EQ(cli("pretrain --model cellpatch --data " + kDemo + " --stream sometimes -o " + temp("s2").string()).code, 2);
+  fs::remove_all(dir);
+}

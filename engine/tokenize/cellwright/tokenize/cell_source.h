@@ -16,15 +16,18 @@ struct CellSource {
   // false: `matrix` holds raw counts (normalised per cell on the fly);
   // true: it already holds log-normalised values (BioFormer's quantiles then use them).
   bool valuesAreLogNormalized = false;
-  std::vector<int64_t> labels;   // per cell class code (-1 unknown); empty = all unknown
-  std::vector<int64_t> studies;  // per cell study/batch code (-1 unknown); empty = all unknown
+  std::vector<int64_t> labels;   // per matrix row class code (-1 unknown); empty = all unknown
+  std::vector<int64_t> studies;  // per matrix row study/batch code (-1 unknown); empty = all unknown
   int64_t datasetIndex = 0;      // reported in TokenBatch::datasetIndices
+  // Matrix row 0 is the dataset's cell `firstRow`: a chunk of a file streamed from disk holds
+  // only some of its cells, while cells keep their dataset-wide row (masking seeds, cellIndices).
+  int64_t firstRow = 0;
 };
 
 // One cell of a batch.
 struct CellRef {
   const CellSource* source = nullptr;
-  int64_t row = 0;
+  int64_t row = 0;  // the cell's row in its dataset (matrix row + source->firstRow)
 };
 
 struct ValueOptions {

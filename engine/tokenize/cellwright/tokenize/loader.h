@@ -2,7 +2,8 @@
 // The batch loader: cells of one or more in-memory datasets (a corpus), shuffled per epoch
 // by seed, cut into batches and tokenized by background worker threads that prefetch
 // ahead of the consumer. Batches come out in a fixed order, so a run is reproducible
-// whatever the number of workers.
+// whatever the number of workers. Files too large for memory: backed_loader.h streams them
+// with the same tokenizers and batches.
 #include <condition_variable>
 #include <cstdint>
 #include <exception>

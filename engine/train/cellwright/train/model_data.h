@@ -10,6 +10,7 @@
 #include "cellwright/io/dataset.h"
 #include "cellwright/plugins/model_plugin.h"
 #include "cellwright/preprocess/vocabulary.h"
+#include "cellwright/tokenize/tokenizers.h"
 #include "cellwright/train/trainer.h"
 
 namespace cw::train {
@@ -48,6 +49,10 @@ preprocess::GeneVocabulary chooseGenes(const Dataset& dataset, const plugins::To
 // pre-training masking when `masking` is set (seeded by `seed` and the epoch).
 Collate makeCollate(const ModelData& data, const plugins::TokenizerSpec& spec, const nlohmann::json& config,
                     bool masking, uint64_t seed);
+
+// The model's tokenizer over cells aligned to its `nGenes` genes (for "dense" specs, the
+// log-normalised rows), with pre-training masking when `masking` is set.
+tokenize::BatchTokenizer makeTokenizer(const plugins::TokenizerSpec& spec, int64_t nGenes, bool masking, uint64_t seed);
 
 // A plugin model seen by the trainer: classification logits, or its pre-training losses.
 class PluginTrainable : public TrainableModel {

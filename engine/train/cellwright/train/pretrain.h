@@ -28,6 +28,11 @@ struct PretrainOptions {
   bool force = false, resume = false;
   std::vector<std::string> dataDescriptions;  // one per dataset (paths), recorded in config.json
   plugins::PluginRegistry* registry = nullptr;
+  // pretrainStreamed only: cells read from disk at once; chunks whose cells are shuffled
+  // together; training cells sampled to choose highly variable genes (models that use them).
+  int64_t streamCellsPerChunk = 1024;
+  int64_t streamChunksPerWindow = 8;
+  int64_t streamHvgSampleCells = 50000;
 };
 
 struct PretrainResult {
@@ -38,6 +43,16 @@ struct PretrainResult {
 
 PretrainResult pretrain(const std::vector<const Dataset*>& datasets, const PretrainOptions& options,
                         Feedback* feedback = nullptr);
+
+// The same over files left on disk (h5ad or 10x .h5, opened backed): each file is aligned
+// to the model's genes chunk by chunk while training, so memory holds the obs/var tables
+// and a few chunks whatever the corpus size. Cells are numbered and split as pretrain()
+// numbers the files stacked in order (same split.json, same masking); each epoch visits
+// the training cells chunk by chunk (chunks shuffled, cells shuffled within windows of
+// chunks) instead of in one global shuffle. Highly variable genes come from a seeded
+// sample of training cells.
+PretrainResult pretrainStreamed(const std::vector<std::filesystem::path>& files, const PretrainOptions& options,
+                                Feedback* feedback = nullptr);
 
 // Rows of several matrices with the same columns, stacked.
 CsrMatrix stackRows(const std::vector<const CsrMatrix*>& parts);

@@ -48,6 +48,9 @@ struct TrainingData {
   std::vector<int64_t> trainCells;
   std::vector<int64_t> validationCells;  // may be empty: no validation, the last epoch is "best"
   Collate collate;
+  // The training cells' order in an epoch (1-based), a function of the epoch only; empty: a
+  // shuffle by the trainer's seed. Data streamed from disk orders cells chunk by chunk.
+  std::function<std::vector<int64_t>(int epoch)> trainOrder;
 };
 
 enum class OptimizerKind { Adam, AdamW };
