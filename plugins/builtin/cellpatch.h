@@ -20,6 +20,8 @@ struct CellPatchConfig {
   int64_t head_hidden1 = 512;
   int64_t head_hidden2 = 100;
   double head_dropout = 0.1;
+  std::string head_pooling = "flatten";
+  double patch_init_std = 0.02;
   int64_t max_genes = 3000;
   double held_out_fraction = 0.3;
   double zero_target_ratio = 0.5;
@@ -41,6 +43,8 @@ struct CellPatchConfig {
     v("head_hidden1", head_hidden1);
     v("head_hidden2", head_hidden2);
     v("head_dropout", head_dropout);
+    v("head_pooling", head_pooling);
+    v("patch_init_std", patch_init_std);
     v("max_genes", max_genes);
     v("held_out_fraction", held_out_fraction);
     v("zero_target_ratio", zero_target_ratio);
