@@ -211,12 +211,17 @@ DemoResult runDemo(const DemoOptions& options, Feedback* feedback) {
       o.trainer.optimizer = train::OptimizerKind::AdamW;
       o.trainer.monitor = train::Monitor::ValidationLoss;
       if (run.name == "cellpatch") {
+        // The small preset's recipe (docs/models.md, CellPatch) scaled to 48 training cells:
+        // small batches, the best epoch by validation accuracy, and gene embeddings started
+        // from the training cells' PCA loadings (few cells to learn them from).
+        o.config = {{"gene_init", "pca"}};
         o.trainer.epochs = options.cellpatchEpochs;
         o.trainer.batchSize = 16;
         o.trainer.learningRate = 3e-3;
         o.trainer.weightDecay = 0.0;
         o.trainer.warmupFraction = 0.1;
         o.trainer.decay = train::DecayKind::Cosine;
+        o.trainer.monitor = train::Monitor::ValidationAccuracy;
       } else {
         o.trainer.epochs = options.logregEpochs;
         o.trainer.batchSize = 64;
