@@ -32,12 +32,14 @@ namespace {
 class StageFeedback {
  public:
   StageFeedback(Feedback* outer, double begin, double end, std::string stage)
-      : outer_(outer), begin_(begin), end_(end), stage_(std::move(stage)) {
+      : outer_(outer), begin_(begin), end_(end), last_(begin), stage_(std::move(stage)) {
     inner_.setProgressCallback([this](const Progress& p) {
       if (!outer_) return;
       if (outer_->isCanceled()) inner_.cancel();
+      // Nested steps may restart their own 0..1 (or report "unknown"): the job's bar never goes back.
       Progress mapped = p;
-      mapped.fraction = begin_ + (end_ - begin_) * std::clamp(p.fraction < 0 ? 0.0 : p.fraction, 0.0, 1.0);
+      if (p.fraction >= 0) last_ = std::max(last_, begin_ + (end_ - begin_) * std::min(p.fraction, 1.0));
+      mapped.fraction = last_;
       mapped.stage = stage_;
       outer_->report(mapped);
     });
@@ -54,7 +56,7 @@ class StageFeedback {
  private:
   Feedback inner_;
   Feedback* outer_;
-  double begin_, end_;
+  double begin_, end_, last_;
   std::string stage_;
 };
 
