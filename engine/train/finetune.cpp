@@ -234,6 +234,18 @@ FineTuneResult fineTune(const Dataset& dataset, const FineTuneOptions& options, 
       run.info("initialised " + std::to_string(loaded.loaded) + " tensors from " + init.checkpoint.string() + " (" +
                std::to_string(loaded.skipped) + " new, e.g. the classification head)");
     }
+    const auto params = model->named_parameters();
+    const auto* geneTable = params.find("gene_embedding.weight");
+    if (init.checkpoint.empty() && modelConfig.value("gene_init", std::string()) == "pca" && geneTable &&
+        model->acceptsGeneEmbeddings()) {
+      // Data-driven start for models that ask for it: the training cells' PCA loadings.
+      const int64_t dim = geneTable->size(1);
+      model->setGeneEmbeddings(pcaGeneEmbeddings(data, part.split.train, dim, shape.vocabSize,
+                                                 modelConfig.value("gene_init_std", 1.0), spec.clipValue > 0 ? spec.clipValue : 1e9,
+                                                 options.trainer.seed),
+                               false);
+      run.info("gene embeddings initialised from the PCA loadings of the training cells");
+    }
     PluginTrainable trainable(model, PluginTrainable::Objective::Classify, options.headOnly);
     TrainerOptions t = options.trainer;
     t.device = result.device;

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "cellwright/analysis/pca.h"
 #include "cellwright/core/errors.h"
 #include "cellwright/preprocess/hvg.h"
 #include "cellwright/preprocess/normalize.h"
@@ -99,6 +100,33 @@ preprocess::GeneVocabulary chooseGenes(const Dataset& dataset, const plugins::To
   for (size_t g = 0; g < names.size(); ++g)
     if (result.highlyVariable[g]) chosen.push_back(names[g]);
   return preprocess::GeneVocabulary(chosen);
+}
+
+torch::Tensor pcaGeneEmbeddings(const ModelData& data, const std::vector<int64_t>& cells, int64_t dim,
+                                int64_t vocabSize, double scale, double clip, uint64_t seed) {
+  const int64_t nGenes = data.values.cols;
+  if (vocabSize < nGenes + 1) throw Error("the gene vocabulary is smaller than the data's genes");
+  CsrMatrix x = data.values.selectRows(cells);
+  if (!data.valuesAreLogNormalized) {
+    preprocess::normalizeTotal(x, {1e4});
+    preprocess::log1p(x);
+  }
+  for (auto& v : x.data) v = std::min<double>(v, clip);
+  analysis::PcaOptions o;
+  o.nComps = static_cast<int>(std::min<int64_t>({dim, x.rows - 1, nGenes - 1}));
+  o.seed = seed;
+  o.allGenes = true;
+  if (o.nComps < 1) throw Error("too few training cells or genes for a PCA initialisation");
+  const auto pca = analysis::pca(x, o);
+  auto table = torch::zeros({vocabSize, dim}, torch::kFloat);
+  auto t = table.accessor<float, 2>();
+  for (int64_t row = 0; row < pca.loadings.rows; ++row) {
+    const int64_t gene = pca.genesUsed.empty() ? row : pca.genesUsed[static_cast<size_t>(row)];
+    for (int64_t k = 0; k < pca.loadings.cols; ++k) t[gene + 1][k] = static_cast<float>(pca.loadings.at(row, k));
+  }
+  const double sd = table.narrow(0, 1, nGenes).narrow(1, 0, o.nComps).std().item<double>();
+  if (sd > 0) table.mul_(scale / sd);
+  return table;
 }
 
 namespace {

@@ -25,11 +25,18 @@ void checkConfig(const CellPatchConfig& c) {
   positive(c.cross_blocks, "cross_blocks");
   positive(c.max_genes, "max_genes");
   if (c.dim % c.heads != 0) throw cw::Error("CellPatch 'dim' must be divisible by 'heads'");
+  if (c.gene_init != "random" && c.gene_init != "pca") throw cw::Error("CellPatch 'gene_init' must be random or pca");
+  if (c.n_hvg < 0) throw cw::Error("CellPatch 'n_hvg' cannot be negative");
   if (c.self_blocks < 0 || c.decoder_self_blocks < 0 || c.projection < 0)
     throw cw::Error("CellPatch block counts and 'projection' cannot be negative");
-  if (c.count_encoding != "linear" && c.count_encoding != "lookup")
-    throw cw::Error("CellPatch 'count_encoding' must be linear or lookup");
-  if (c.dropout < 0 || c.dropout >= 1 || c.head_dropout < 0 || c.head_dropout >= 1)
+  if (c.count_encoding != "linear" && c.count_encoding != "lookup" && c.count_encoding != "scaled")
+    throw cw::Error("CellPatch 'count_encoding' must be linear, lookup or scaled");
+  if (c.head_pooling != "flatten" && c.head_pooling != "mean")
+    throw cw::Error("CellPatch 'head_pooling' must be flatten or mean");
+  if (c.patch_init_std <= 0 || c.gene_init_std <= 0)
+    throw cw::Error("CellPatch 'patch_init_std' and 'gene_init_std' must be positive");
+  if (c.dropout < 0 || c.dropout >= 1 || c.head_dropout < 0 || c.head_dropout >= 1 || c.gene_dropout < 0 ||
+      c.gene_dropout >= 1)
     throw cw::Error("CellPatch dropout must be in [0, 1)");
 }
 
@@ -41,11 +48,18 @@ class CellPatchModel : public CellModel {
     if (shape.vocabSize <= 1) throw cw::Error("The CellPatch model needs a gene vocabulary");
     genes_ = register_module("gene_embedding",
                              torch::nn::Embedding(torch::nn::EmbeddingOptions(shape.vocabSize, c_.dim).padding_idx(0)));
+    if (c_.gene_init_std != 1.0) {
+      // Gene embeddings start at this scale (torch's default is N(0, 1)): a small start lets
+      // Adam's fixed-size steps reshape them within a short fine-tuning run.
+      torch::NoGradGuard noGrad;
+      genes_->weight.normal_(0.0, c_.gene_init_std);
+      genes_->weight[0].zero_();
+    }
     if (c_.count_encoding == "lookup")
       countLookup_ = register_module("count_embedding", torch::nn::Embedding(c_.count_bins + 1, c_.dim));
     else
       countLinear_ = register_module("count_projection", torch::nn::Linear(1, c_.dim));
-    patchTokens_ = register_parameter("patch_tokens", torch::randn({c_.patches, c_.dim}) * 0.02);
+    patchTokens_ = register_parameter("patch_tokens", torch::randn({c_.patches, c_.dim}) * c_.patch_init_std);
     for (int64_t i = 0; i < c_.cross_blocks; ++i)
       cross_.push_back(register_module("cross" + std::to_string(i),
                                        layers::TransformerBlock(c_.dim, c_.heads, c_.ff_hidden, c_.dropout)));
@@ -62,7 +76,8 @@ class CellPatchModel : public CellModel {
                                              layers::TransformerBlock(c_.dim, c_.heads, c_.ff_hidden, c_.dropout)));
     decoderOut_ = register_module("decoder_out", torch::nn::Linear(c_.dim, 1));
     if (shape.nClasses > 0) {
-      head1_ = register_module("head1", torch::nn::Linear(c_.patches * c_.dim, c_.head_hidden1));
+      const int64_t headInput = c_.head_pooling == "mean" ? c_.dim : c_.patches * c_.dim;
+      head1_ = register_module("head1", torch::nn::Linear(headInput, c_.head_hidden1));
       head2_ = register_module("head2", torch::nn::Linear(c_.head_hidden1, c_.head_hidden2));
       head3_ = register_module("head3", torch::nn::Linear(c_.head_hidden2, shape.nClasses));
     }
@@ -90,7 +105,8 @@ class CellPatchModel : public CellModel {
 
   torch::Tensor classify(const TokenBatch& batch) override {
     requireClasses(shape(), pluginName());
-    auto flat = encode(batch, nullptr).flatten(1);
+    auto patches = encode(batch, nullptr);
+    auto flat = c_.head_pooling == "mean" ? patches.mean(1) : patches.flatten(1);
     auto h = torch::dropout(torch::relu(head1_(flat)), c_.head_dropout, is_training());
     h = torch::dropout(torch::relu(head2_(h)), c_.head_dropout, is_training());
     return head3_(h);
@@ -134,6 +150,13 @@ class CellPatchModel : public CellModel {
   torch::Tensor encode(const TokenBatch& batch, torch::Tensor* firstWeights) {
     const auto& ids = requireField(batch.geneIds, "geneIds", 2, pluginName());
     auto padding = batch.paddingMask.defined() ? batch.paddingMask : ids.eq(0);
+    if (is_training() && c_.gene_dropout > 0) {
+      // Augmentation: each expressed gene is hidden from the encoder with this probability
+      // (a cell keeps its genes when all would go), so the head cannot lean on a few genes.
+      auto dropped = padding.logical_or(torch::rand(padding.sizes(), torch::kFloat).to(padding.device()) < c_.gene_dropout);
+      auto keepsSome = dropped.logical_not().any(1, true);
+      padding = torch::where(keepsSome, dropped, padding);
+    }
     torch::Tensor counts;
     if (countLookup_) {
       // The lookup takes the value bin; without bins, the (clipped) value rounded.
@@ -145,7 +168,11 @@ class CellPatchModel : public CellModel {
       const auto& values = requireField(batch.values, "values", 2, pluginName());
       counts = countLinear_(values.to(genes_->weight.scalar_type()).unsqueeze(-1));
     }
-    auto tokens = genes_(ids) + counts;
+    auto tokens = genes_(ids);
+    // "scaled": the gene embedding also scales with the value, so a cell's tokens carry how
+    // much of each gene it expresses, not only which genes.
+    if (c_.count_encoding == "scaled") tokens = tokens * batch.values.to(tokens.scalar_type()).unsqueeze(-1);
+    tokens = tokens + counts;
     auto x = patchTokens_.unsqueeze(0).expand({ids.size(0), c_.patches, c_.dim});
     for (size_t i = 0; i < cross_.size(); ++i) x = cross_[i](x, tokens, padding, i == 0 ? firstWeights : nullptr);
     for (auto& block : self_) x = block(x);
@@ -186,6 +213,13 @@ class CellPatchPlugin : public ModelPlugin {
       c.head_hidden2 = 32;
       c.max_genes = 1000;
       c.max_decoder_genes = 300;
+      // Fine-tuning from scratch on a few thousand cells (docs/models.md, CellPatch): the
+      // value scales each gene's embedding, embeddings start small enough to move, the
+      // vocabulary is the 2,000 most variable genes, and genes are dropped at random.
+      c.count_encoding = "scaled";
+      c.gene_init_std = 0.1;
+      c.n_hvg = 2000;
+      c.gene_dropout = 0.3;
     }
     return configToJson(c);
   }
@@ -205,12 +239,20 @@ class CellPatchPlugin : public ModelPlugin {
             {"decoder_self_blocks", "self-attention blocks in the reconstruction decoder (paper 1)"},
             {"dropout", "dropout inside the attention blocks (default 0.1)"},
             {"count_encoding", "linear: Linear(1->dim) on the value (reference code); lookup: embedding of "
-                               "the clipped, rounded value (paper text)"},
+                               "the clipped, rounded value (paper text); scaled: linear plus the gene "
+                               "embedding multiplied by the value"},
             {"count_bins", "largest value bin for the lookup encoding (paper: clip at 5)"},
             {"head_hidden1", "classification head first layer (paper 512)"},
             {"head_hidden2", "classification head second layer (paper 100)"},
             {"head_dropout", "dropout after each hidden head layer (default 0.1)"},
+            {"head_pooling", "classification head input: flatten (paper: all patches) or mean of the patches"},
+            {"patch_init_std", "standard deviation of the learned patch tokens at initialisation"},
+            {"gene_init_std", "standard deviation of the gene embeddings at initialisation"},
+            {"gene_init", "random, or pca: fine-tuning from scratch starts the gene embeddings at the training "
+                          "cells' PCA loadings (scaled to gene_init_std)"},
+            {"gene_dropout", "training only: share of a cell's expressed genes hidden from the encoder (augmentation)"},
             {"max_genes", "most expressed genes per cell fed to the encoder (paper 3000)"},
+            {"n_hvg", "restrict the gene vocabulary to this many highly variable genes (0 = every gene, paper)"},
             {"held_out_fraction", "share of expressed genes held out and reconstructed (paper 0.3)"},
             {"zero_target_ratio", "zero genes added as decoder targets, relative to the held-out count (0.5)"},
             {"max_decoder_genes", "cap on decoder target genes per cell (paper 1000)"}};
@@ -219,7 +261,10 @@ class CellPatchPlugin : public ModelPlugin {
     auto c = configFromJson(config, CellPatchConfig{}, "cellpatch");
     TokenizerSpec spec;
     spec.kind = "cellpatch";
-    spec.genes = GeneSelection::NonZero;
+    // The tokens are always the cell's expressed genes; n_hvg > 0 first narrows the gene
+    // vocabulary to that many highly variable genes of the training cells.
+    spec.genes = c.n_hvg > 0 ? GeneSelection::HighlyVariable : GeneSelection::NonZero;
+    spec.nHighlyVariable = c.n_hvg;
     spec.maxTokens = c.max_genes;
     spec.values = ValueSource::LogNormalized;
     spec.binning = c.count_encoding == "lookup" ? Binning::ClipRound : Binning::None;

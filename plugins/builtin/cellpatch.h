@@ -20,7 +20,13 @@ struct CellPatchConfig {
   int64_t head_hidden1 = 512;
   int64_t head_hidden2 = 100;
   double head_dropout = 0.1;
+  std::string head_pooling = "flatten";
+  double patch_init_std = 0.02;
+  double gene_dropout = 0.0;
+  double gene_init_std = 1.0;
+  std::string gene_init = "random";
   int64_t max_genes = 3000;
+  int64_t n_hvg = 0;
   double held_out_fraction = 0.3;
   double zero_target_ratio = 0.5;
   int64_t max_decoder_genes = 1000;
@@ -41,7 +47,13 @@ struct CellPatchConfig {
     v("head_hidden1", head_hidden1);
     v("head_hidden2", head_hidden2);
     v("head_dropout", head_dropout);
+    v("head_pooling", head_pooling);
+    v("patch_init_std", patch_init_std);
+    v("gene_dropout", gene_dropout);
+    v("gene_init_std", gene_init_std);
+    v("gene_init", gene_init);
     v("max_genes", max_genes);
+    v("n_hvg", n_hvg);
     v("held_out_fraction", held_out_fraction);
     v("zero_target_ratio", zero_target_ratio);
     v("max_decoder_genes", max_decoder_genes);

@@ -92,3 +92,50 @@ TEST(CellPatch, MissingFieldIsAClearError) {
   auto tokens = cw::test::tokenBatch(2, 4, 50, 6);
   EXPECT_THROW(model->pretrainLosses(tokens), cw::Error);  // no decoder targets
 }
+
+TEST(CellPatch, ScaledEncodingReadsGenesOnlyThroughTheirValues) {
+  // scaled: token = value * gene embedding + Linear(value), so with every value 0 the genes'
+  // identities vanish; the linear encoding keeps them.
+  auto batch = cw::test::tokenBatch(2, 5, 50, 6);
+  batch.values = batch.values * 0;
+  auto other = batch;
+  other.geneIds = (batch.geneIds + 7).remainder(49) + 1;
+  auto scaled = tinyCellPatch(3, {{"count_encoding", "scaled"}, {"gene_dropout", 0.0}});
+  EXPECT_TRUE(torch::allclose(scaled->embed(batch), scaled->embed(other), 1e-5, 1e-6));
+  auto linear = tinyCellPatch(3, {{"count_encoding", "linear"}});
+  EXPECT_FALSE(torch::allclose(linear->embed(batch), linear->embed(other), 1e-5, 1e-6));
+}
+
+TEST(CellPatch, GeneDropoutActsOnlyWhileTrainingAndKeepsEveryCellsGenesWhenAllWouldGo) {
+  nlohmann::json noOtherDropout = {{"dropout", 0.0}, {"head_dropout", 0.0}};
+  auto batch = cw::test::tokenBatch(2, 9, 50, 6, {0, 3});
+  auto cfg = noOtherDropout;
+  cfg["gene_dropout"] = 0.5;
+  auto model = tinyCellPatch(3, cfg);
+  model->eval();
+  const auto reference = model->classify(batch);
+  EXPECT_TRUE(torch::equal(reference, model->classify(batch)));
+  model->train();
+  torch::manual_seed(1);
+  EXPECT_FALSE(torch::allclose(reference, model->classify(batch), 1e-5, 1e-6));
+  // Nearly every gene dropped: each cell would lose all, so each keeps all (= eval output).
+  cfg["gene_dropout"] = 0.9999999;
+  auto all = tinyCellPatch(3, cfg);
+  all->eval();
+  const auto evalOut = all->classify(batch);
+  all->train();
+  EXPECT_TRUE(torch::allclose(evalOut, all->classify(batch), 1e-5, 1e-6));
+}
+
+TEST(CellPatch, SmallPresetNarrowsTheVocabularyToHighlyVariableGenes) {
+  PluginRegistry registry;
+  registerBuiltinPlugins(registry);
+  const auto& plugin = registry.plugin("cellpatch");
+  const auto small = plugin.tokenizerSpec(plugin.defaultConfig("small"));
+  EXPECT_EQ(small.genes, GeneSelection::HighlyVariable);
+  EXPECT_EQ(small.nHighlyVariable, 2000);
+  const auto paper = plugin.tokenizerSpec(plugin.defaultConfig("paper"));
+  EXPECT_EQ(paper.genes, GeneSelection::NonZero);  // the paper: every expressed gene
+  EXPECT_THROW(plugin.normalizeConfig({{"gene_init", "word2vec"}}), cw::Error);
+  EXPECT_THROW(plugin.normalizeConfig({{"gene_dropout", 1.0}}), cw::Error);
+}

@@ -11,6 +11,7 @@
 #include "cellwright/io/readers.h"
 #include "cellwright/plugins/builtin.h"
 #include "cellwright/train/finetune.h"
+#include "cellwright/train/model_data.h"
 #include "cellwright/train/predict.h"
 #include "cellwright/train/run_folder.h"
 
@@ -178,4 +179,32 @@ TEST(FineTune, BadInputIsRefusedBeforeTheRunFolderIsTouched) {
   o = logregOptions(dir);
   o.model = "no_such_model";
   EXPECT_THROW(fineTune(demo(), o), cw::Error);
+}
+
+TEST(PcaGeneEmbeddings, RowsAreTheGenesLoadingsScaledToTheRequestedSd) {
+  // Log-normalised values x_i = t_i * (1, 2, 0): the one principal axis is (1, 2, 0) / sqrt(5)
+  // (up to sign), so gene rows 1..3 of the table are proportional to 1, 2, 0; padding row 0
+  // and the spare row 4 stay zero.
+  ModelData data;
+  data.valuesAreLogNormalized = true;
+  const std::vector<double> t = {0.5, 1.0, 1.5, 2.0, 3.0};
+  data.values.rows = static_cast<int64_t>(t.size());
+  data.values.cols = 3;
+  data.values.indptr = {0};
+  for (double ti : t) {
+    data.values.indices.push_back(0);
+    data.values.data.push_back(ti);
+    data.values.indices.push_back(1);
+    data.values.data.push_back(2 * ti);
+    data.values.indptr.push_back(static_cast<int64_t>(data.values.indices.size()));
+  }
+  const auto table = pcaGeneEmbeddings(data, {0, 1, 2, 3, 4}, 1, 5, 0.5, 100.0, 0);
+  ASSERT_EQ(table.sizes(), (std::vector<int64_t>{5, 1}));
+  const auto a = table.accessor<float, 2>();
+  EXPECT_EQ(a[0][0], 0.0f);
+  EXPECT_EQ(a[4][0], 0.0f);
+  EXPECT_NEAR(a[3][0], 0.0, 1e-5);
+  EXPECT_NEAR(a[2][0] / a[1][0], 2.0, 1e-4);
+  // Sample SD of (l, 2l, 0) is 0.5 by construction: l = 0.5 / sd(1, 2, 0) = 0.5.
+  EXPECT_NEAR(std::abs(a[1][0]), 0.5, 1e-4);
 }

@@ -45,6 +45,14 @@ ModelData alignDataset(const Dataset& dataset, const preprocess::GeneVocabulary&
 preprocess::GeneVocabulary chooseGenes(const Dataset& dataset, const plugins::TokenizerSpec& spec,
                                        const std::vector<int64_t>& cells);
 
+// Gene-embedding table [vocabSize, dim] from the training cells: row 1 + g holds gene g's
+// loadings on the first `dim` principal components of the log-normalised `cells` (clipped
+// at `clip`), scaled to standard deviation `scale`; the other rows (padding, CLS) are zero.
+// For models whose config asks for gene_init = "pca": a cell's mean expression-weighted
+// gene embedding then starts as its PCA projection.
+torch::Tensor pcaGeneEmbeddings(const ModelData& data, const std::vector<int64_t>& cells, int64_t dim,
+                                int64_t vocabSize, double scale, double clip, uint64_t seed);
+
 // The batch builder for a model: dense log-normalised rows or the model's tokens, with
 // pre-training masking when `masking` is set (seeded by `seed` and the epoch).
 Collate makeCollate(const ModelData& data, const plugins::TokenizerSpec& spec, const nlohmann::json& config,
