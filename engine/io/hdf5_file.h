@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,9 +60,13 @@ std::vector<int64_t> datasetShape(hid_t dataset);  // empty for scalars
 
 // Whole-dataset reads converting to the requested type; throws on a non-numeric dataset.
 std::vector<double> readDoubles(hid_t dataset);
-std::vector<float> readFloats(hid_t dataset);
+// With `visit`, each piece is passed to it (on worker threads) as soon as it is read. A
+// `buffer` already holding as many elements as the dataset is filled instead of a new one.
+std::vector<float> readFloats(hid_t dataset, const std::function<void(const void*, int64_t, int64_t)>& visit = {},
+                              std::vector<float> buffer = {});
 std::vector<int64_t> readInt64(hid_t dataset);
-std::vector<int32_t> readInt32(hid_t dataset);
+std::vector<int32_t> readInt32(hid_t dataset, const std::function<void(const void*, int64_t, int64_t)>& visit = {},
+                               std::vector<int32_t> buffer = {});
 std::vector<int8_t> readBools(hid_t dataset);  // numpy bool (h5py enum) or any integer
 std::vector<std::string> readStrings(hid_t dataset);  // variable or fixed length, scalar or 1-D
 // Refuses (cw::Error) a variable-length string dataset whose heap references are damaged,
