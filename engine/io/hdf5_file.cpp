@@ -212,6 +212,7 @@ std::vector<T> readNumeric(const Source& src, hid_t memType, const PieceVisitor&
       info.cls != TypeInfo::Class::Float)
     fail(src.name() + " should hold numbers but holds " + info.numpyName());
   if (!src.attribute && (readRawParallel(src.id, memType, out.data(), sizeof(T), n, visit) ||
+                         readDeflatedParallel(src.id, memType, out.data(), sizeof(T), n, visit) ||
                          readWholeDirect(src.id, memType, out.data(), sizeof(T), n, visit) ||
                          readSerialVisiting(src.id, memType, out.data(), sizeof(T), n, visit)))
     return out;

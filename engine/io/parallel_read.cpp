@@ -1,10 +1,12 @@
 #include "parallel_read.h"
 
 #include <sys/mman.h>
+#include <zlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <cerrno>
 #include <exception>
@@ -13,6 +15,7 @@
 #include <thread>
 
 #include "cellwright/core/errors.h"
+#include "chunk_index.h"
 #include "hdf5_file.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -25,7 +28,6 @@ namespace {
 constexpr size_t kPieceBytes = size_t(1) << 18;           // fits in L2 with room to scan it
 constexpr size_t kParallelFrom = size_t(8) << 20;         // smaller reads: H5Dread is as fast
 constexpr size_t kPageBytes = 4096;
-constexpr int64_t kMaxLocatedChunks = 512;
 
 // Runs work(worker) on `threads` threads (the caller's included); rethrows the first exception.
 template <typename Work>
@@ -100,7 +102,7 @@ struct Extent {
 // Where the n elements lie: one extent for a contiguous dataset, one per chunk for an
 // unfiltered chunked one (anndata's default for sparse arrays). Empty when the dataset is
 // anything else (filtered, partly unwritten, not 1-D), so the caller falls back to H5Dread.
-std::vector<Extent> rawExtents(hid_t dataset, hid_t dcpl, size_t elementSize, int64_t n) {
+std::vector<Extent> rawExtents(hid_t dataset, int fd, hid_t dcpl, size_t elementSize, int64_t n) {
   const H5D_layout_t layout = H5Pget_layout(dcpl);
   if (layout == H5D_CONTIGUOUS) {
     if (H5Pget_external_count(dcpl) != 0) return {};
@@ -113,20 +115,10 @@ std::vector<Extent> rawExtents(hid_t dataset, hid_t dcpl, size_t elementSize, in
   hsize_t chunk = 0;
   if (H5Pget_chunk(dcpl, 1, &chunk) != 1 || chunk == 0) return {};
   const auto chunkElements = static_cast<int64_t>(chunk);
-  // libhdf5 1.10 finds each chunk by walking the whole chunk index: many chunks would cost more
-  // than the parallel read saves.
-  if ((n + chunkElements - 1) / chunkElements > kMaxLocatedChunks) return {};
   std::vector<Extent> extents;
-  extents.reserve(static_cast<size_t>((n + chunkElements - 1) / chunkElements));
-  for (int64_t begin = 0; begin < n; begin += chunkElements) {
-    hsize_t offset = static_cast<hsize_t>(begin);
-    unsigned mask = 0;
-    haddr_t address = HADDR_UNDEF;
-    hsize_t stored = 0;
-    if (H5Dget_chunk_info_by_coord(dataset, &offset, &mask, &address, &stored) < 0 || address == HADDR_UNDEF ||
-        stored != chunk * elementSize)
-      return {};
-    extents.push_back(Extent{address, begin, std::min(n, begin + chunkElements)});
+  for (const ChunkLocation& c : locateChunks(dataset, fd, chunkElements)) {
+    if (c.storedBytes != chunk * elementSize) return {};
+    extents.push_back(Extent{c.address, c.firstElement, std::min(n, c.firstElement + chunkElements)});
   }
   return extents;
 }
@@ -153,7 +145,7 @@ bool readRawParallel(hid_t dataset, hid_t memType, void* out, size_t elementSize
   // Chunk addresses may or may not count a user block depending on the libhdf5 release;
   // h5ad files have none, and any that do take the H5Dread path.
   if (fd < 0 || hasUserBlock(dataset)) return false;
-  const std::vector<Extent> extents = rawExtents(dataset, dcpl.get(), elementSize, n);
+  const std::vector<Extent> extents = rawExtents(dataset, fd, dcpl.get(), elementSize, n);
   if (extents.empty()) return false;
   const std::string what = objectName(dataset);
   struct stat info {};
@@ -184,6 +176,59 @@ bool readRawParallel(hid_t dataset, hid_t memType, void* out, size_t elementSize
       char* target = dst + static_cast<size_t>(piece.begin) * elementSize;
       preadFully(fd, target, static_cast<size_t>(piece.end - piece.begin) * elementSize, piece.address, what);
       if (visit) visit(target, piece.begin, piece.end);
+    }
+  });
+  return true;
+}
+
+bool readDeflatedParallel(hid_t dataset, hid_t memType, void* out, size_t elementSize, int64_t n,
+                          const PieceVisitor& visit) {
+  if (n <= 0 || static_cast<size_t>(n) * elementSize < kParallelFrom) return false;
+  Handle dcpl(H5Dget_create_plist(dataset));
+  if (!dcpl.valid() || H5Pget_layout(dcpl.get()) != H5D_CHUNKED || H5Pget_nfilters(dcpl.get()) != 1) return false;
+  unsigned flags = 0, config = 0, values[8];
+  size_t nValues = 8;
+  if (H5Pget_filter2(dcpl.get(), 0, &flags, &nValues, values, 0, nullptr, &config) != H5Z_FILTER_DEFLATE) return false;
+  hsize_t chunk = 0;
+  if (H5Pget_chunk(dcpl.get(), 1, &chunk) != 1 || chunk == 0) return false;
+  Handle fileType(H5Dget_type(dataset));
+  if (!fileType.valid() || H5Tequal(fileType.get(), memType) <= 0 || H5Tget_size(memType) != elementSize)
+    return false;
+  const int fd = posixDescriptor(dataset);
+  if (fd < 0 || hasUserBlock(dataset)) return false;
+  const std::vector<ChunkLocation> chunks = locateChunks(dataset, fd, static_cast<int64_t>(chunk));
+  if (chunks.empty()) return false;
+  const std::string what = objectName(dataset);
+  const size_t chunkBytes = chunk * elementSize;
+  struct stat info {};
+  if (fstat(fd, &info) != 0) return false;
+  for (const ChunkLocation& c : chunks)
+    if (c.storedBytes > chunkBytes + chunkBytes / 8 + 4096 || c.address > static_cast<uint64_t>(info.st_size) ||
+        c.storedBytes > static_cast<uint64_t>(info.st_size) - c.address)
+      throw Error(what + " is corrupt: a compressed chunk is larger than possible or lies beyond the end of the file");
+
+  std::atomic<size_t> next{0};
+  char* dst = static_cast<char*>(out);
+  runOnThreads(ioThreads(), [&](unsigned) {
+    std::vector<char> packed, scratch(chunkBytes);
+    for (size_t i = next++; i < chunks.size(); i = next++) {
+      const ChunkLocation& c = chunks[i];
+      const size_t offset = static_cast<size_t>(c.firstElement) * elementSize;
+      const size_t valid = std::min(chunkBytes, static_cast<size_t>(n) * elementSize - offset);
+      packed.resize(c.storedBytes);
+      preadFully(fd, packed.data(), packed.size(), c.address, what);
+      if (c.filterMask & 1u) {  // stored without compression
+        if (packed.size() < valid) throw Error(what + " is corrupt: a chunk is shorter than its contents");
+        std::memcpy(dst + offset, packed.data(), valid);
+      } else {
+        char* target = valid == chunkBytes ? dst + offset : scratch.data();
+        uLongf length = static_cast<uLongf>(chunkBytes);
+        const int rc = uncompress(reinterpret_cast<Bytef*>(target), &length,
+                                  reinterpret_cast<const Bytef*>(packed.data()), static_cast<uLong>(packed.size()));
+        if (rc != Z_OK || length < valid) throw Error(what + " is corrupt: a compressed chunk does not decompress");
+        if (target == scratch.data()) std::memcpy(dst + offset, scratch.data(), valid);
+      }
+      if (visit) visit(dst + offset, c.firstElement, c.firstElement + static_cast<int64_t>(valid / elementSize));
     }
   });
   return true;

@@ -68,6 +68,12 @@ void resizeForOverwrite(std::vector<A>& a, size_t na, std::vector<B>& b, size_t 
 bool readRawParallel(hid_t dataset, hid_t memType, void* out, size_t elementSize, int64_t n,
                             const PieceVisitor& visit);
 
+// Gzip-compressed chunked datasets stored as `memType`: chunks located once, then read and
+// inflated on worker threads with zlib, HDF5's serial filter pipeline bypassed. Returns false
+// when the dataset does not qualify or its chunk index cannot be walked.
+bool readDeflatedParallel(hid_t dataset, hid_t memType, void* out, size_t elementSize, int64_t n,
+                          const PieceVisitor& visit);
+
 // H5Dread (with any conversion) in 8 MB slabs, each passed to `visit` on a second thread
 // while the next is read. Returns false, reading nothing, when there is no visitor or the
 // dataset is small or not 1-D. The caller holds the HDF5 mutex.

@@ -11,6 +11,10 @@
 #include "cellwright/core/errors.h"
 #include "cellwright/io/readers.h"
 #include "io_test_util.h"
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "chunk_index.h"
 #include "hdf5_file.h"
 #include "matrix_scans.h"
 
@@ -135,18 +139,21 @@ TEST(ParallelRead, PiecewiseIndexScanMatchesARowByRowCount) {
 }
 
 TEST(ParallelRead, ChunkedUncompressedArraysAsAnndataWritesThem) {
-  // anndata stores sparse arrays chunked but unfiltered: few chunks are located and read in
-  // parallel, many are read through HDF5 with the checks running beside it. Both must equal
-  // the contiguous layout's read.
+  // anndata stores sparse arrays chunked but unfiltered (or gzip-compressed on request): the
+  // chunks are located by walking the chunk index, then read (and inflated) in parallel. All
+  // must equal the contiguous layout's read.
   const fs::path scratch = cwtest::scratchDir("parallel_chunked");
   cw::Dataset d = bigDataset();
   std::reverse(d.X.indices.begin() + 300 * kPerRow, d.X.indices.begin() + 301 * kPerRow);
   std::reverse(d.X.data.begin() + 300 * kPerRow, d.X.data.begin() + 301 * kPerRow);
   cw::io::writeH5ad(d, scratch / "contiguous.h5ad");
   const auto expected = cw::io::readDataset(scratch / "contiguous.h5ad").dataset.X;
-  for (int64_t chunk : {20000L, 1000L}) {
-    SCOPED_TRACE(chunk);
-    const fs::path path = scratch / ("chunked_" + std::to_string(chunk) + ".h5ad");
+  // Chunks of 20,000 and 1,000 elements, unfiltered; then gzip-compressed (negative size).
+  for (int64_t size : {20000L, 1000L, -20000L}) {
+    SCOPED_TRACE(size);
+    const int64_t chunk = std::abs(size);
+    const bool gzip = size < 0;
+    const fs::path path = scratch / ("chunked_" + std::to_string(size) + ".h5ad");
     fs::copy_file(scratch / "contiguous.h5ad", path);
     {
       namespace h5 = cw::io::h5;
@@ -154,16 +161,55 @@ TEST(ParallelRead, ChunkedUncompressedArraysAsAnndataWritesThem) {
       h5::Handle x = h5::openGroup(file.get(), "X");
       H5Ldelete(x.get(), "data", H5P_DEFAULT);
       H5Ldelete(x.get(), "indices", H5P_DEFAULT);
-      h5::Handle data = h5::createExtendible(x.get(), "data", H5T_NATIVE_FLOAT, chunk, false);
+      h5::Handle data = h5::createExtendible(x.get(), "data", H5T_NATIVE_FLOAT, chunk, gzip);
       h5::appendToExtendible(data.get(), H5T_NATIVE_FLOAT, d.X.data.data(), d.X.nnz());
-      h5::Handle indices = h5::createExtendible(x.get(), "indices", H5T_NATIVE_INT32, chunk, false);
+      h5::Handle indices = h5::createExtendible(x.get(), "indices", H5T_NATIVE_INT32, chunk, gzip);
       h5::appendToExtendible(indices.get(), H5T_NATIVE_INT32, d.X.indices.data(), d.X.nnz());
+    }
+    {
+      // Our walk of the chunk index agrees with libhdf5's own lookup of every chunk.
+      namespace h5 = cw::io::h5;
+      h5::Handle file = h5::openFile(path);
+      h5::Handle data = h5::openDataset(file.get(), "X/data");
+      const int fd = ::open(path.c_str(), O_RDONLY);
+      const auto chunks = h5::locateChunks(data.get(), fd, chunk);
+      ::close(fd);
+      ASSERT_EQ(static_cast<int64_t>(chunks.size()), (d.X.nnz() + chunk - 1) / chunk);
+      for (size_t c = 0; c < chunks.size(); c += 7) {
+        hsize_t offset = static_cast<hsize_t>(c) * static_cast<hsize_t>(chunk);
+        unsigned mask = 1;
+        haddr_t address = HADDR_UNDEF;
+        hsize_t stored = 0;
+        ASSERT_GE(H5Dget_chunk_info_by_coord(data.get(), &offset, &mask, &address, &stored), 0);
+        EXPECT_EQ(chunks[c].firstElement, static_cast<int64_t>(offset));
+        EXPECT_EQ(chunks[c].address, address);
+        EXPECT_EQ(chunks[c].storedBytes, stored);
+        EXPECT_EQ(chunks[c].filterMask, mask);
+      }
     }
     const auto read = cw::io::readDataset(path);
     EXPECT_EQ(read.dataset.X.indptr, expected.indptr);
     EXPECT_EQ(read.dataset.X.indices, expected.indices);
     EXPECT_EQ(read.dataset.X.data, expected.data);
     EXPECT_EQ(read.dataset.countsSource, cw::CountsSource::X);
+  }
+  {
+    // Values stored as float64 need HDF5's conversion: read serially, checked beside it.
+    const fs::path path = scratch / "float64.h5ad";
+    fs::copy_file(scratch / "contiguous.h5ad", path);
+    {
+      namespace h5 = cw::io::h5;
+      h5::Handle file = h5::openFile(path, true);
+      h5::Handle x = h5::openGroup(file.get(), "X");
+      H5Ldelete(x.get(), "data", H5P_DEFAULT);
+      std::vector<double> wide(d.X.data.begin(), d.X.data.end());
+      wide[wide.size() / 2] = 2.5;
+      h5::writeArray(x.get(), "data", H5T_NATIVE_DOUBLE, wide.data(), {d.X.nnz()});
+    }
+    const auto read = cw::io::readDataset(path);
+    EXPECT_EQ(read.dataset.X.indices, expected.indices);
+    EXPECT_EQ(read.dataset.X.nnz(), expected.nnz());
+    EXPECT_EQ(read.dataset.countsSource, cw::CountsSource::None);  // the 2.5 was seen
   }
   fs::remove_all(scratch);
 }

@@ -1,0 +1,161 @@
+#include "chunk_index.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "hdf5_file.h"
+
+namespace cw::io::h5 {
+namespace {
+
+constexpr int kMaxTreeLevel = 32;
+constexpr size_t kMaxMessages = 4096;
+constexpr size_t kMaxHeaderBlocks = 64;
+
+uint64_t little(const uint8_t* p, size_t bytes) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < bytes; ++i) v |= uint64_t(p[i]) << (8 * i);
+  return v;
+}
+
+// Bounds-checked reads of the file's bytes.
+struct FileBytes {
+  int fd;
+  uint64_t size;
+  bool read(uint64_t address, size_t count, std::vector<uint8_t>& out) const {
+    if (address > size || count > size - address || count > (size_t(1) << 26)) return false;
+    out.resize(count);
+    size_t done = 0;
+    while (done < count) {
+      const ssize_t got = pread(fd, out.data() + done, count - done, static_cast<off_t>(address + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) return false;
+      done += static_cast<size_t>(got);
+    }
+    return true;
+  }
+};
+
+// The data of the object header's layout message (type 8); empty when not found.
+std::vector<uint8_t> layoutMessage(const FileBytes& file, uint64_t header) {
+  std::vector<uint8_t> prefix;
+  if (!file.read(header, 16, prefix)) return {};
+  struct Block {
+    uint64_t address, length;
+  };
+  std::vector<Block> blocks;
+  bool v2 = false;
+  bool creationOrder = false;
+  if (std::memcmp(prefix.data(), "OHDR", 4) == 0) {
+    // Version 2 prefix: signature, version, flags, optional times and phase change values,
+    // then the size of chunk 0 in 1, 2, 4 or 8 bytes.
+    v2 = true;
+    const uint8_t flags = prefix[5];
+    creationOrder = flags & 0x04;
+    size_t at = 6 + ((flags & 0x20) ? 16 : 0) + ((flags & 0x10) ? 4 : 0);
+    const size_t width = size_t(1) << (flags & 0x03);
+    std::vector<uint8_t> sizeField;
+    if (prefix[4] != 2 || !file.read(header + at, width, sizeField)) return {};
+    blocks.push_back({header + at + width, little(sizeField.data(), width)});
+  } else {
+    if (prefix[0] != 1) return {};
+    blocks.push_back({header + 16, little(prefix.data() + 8, 4)});
+  }
+  const size_t messageHeader = v2 ? (creationOrder ? 6 : 4) : 8;
+  size_t messages = 0;
+  std::vector<uint8_t> bytes;
+  for (size_t b = 0; b < blocks.size() && b < kMaxHeaderBlocks; ++b) {
+    if (!file.read(blocks[b].address, blocks[b].length, bytes)) return {};
+    size_t at = 0;
+    if (v2 && b > 0) {
+      if (bytes.size() < 8 || std::memcmp(bytes.data(), "OCHK", 4) != 0) return {};
+      at = 4;
+    }
+    const size_t end = v2 ? bytes.size() - std::min<size_t>(bytes.size(), 4) : bytes.size();  // v2: checksum
+    while (at + messageHeader <= end && ++messages < kMaxMessages) {
+      const uint64_t type = v2 ? bytes[at] : little(&bytes[at], 2);
+      const uint64_t size = little(&bytes[at + (v2 ? 1 : 2)], 2);
+      const size_t data = at + messageHeader;
+      if (size > end - data) return {};
+      if (type == 0x0008) return std::vector<uint8_t>(bytes.begin() + data, bytes.begin() + data + size);
+      if (type == 0x0010 && size >= 16) blocks.push_back({little(&bytes[data], 8), little(&bytes[data + 8], 8)});
+      at = data + size;
+    }
+  }
+  return {};
+}
+
+// Collects the chunks under the version-1 B-tree node at `address`.
+bool walkTree(const FileBytes& file, uint64_t address, int expectedLevel, size_t dims, size_t maxChunks,
+              std::vector<ChunkLocation>& out) {
+  std::vector<uint8_t> node;
+  if (!file.read(address, 24, node) || std::memcmp(node.data(), "TREE", 4) != 0 || node[4] != 1) return false;
+  const int level = node[5];
+  const size_t entries = little(&node[6], 2);
+  if (level > kMaxTreeLevel || (expectedLevel >= 0 && level != expectedLevel)) return false;
+  const size_t keyBytes = 8 + 8 * dims;
+  if (!file.read(address + 24, entries * (keyBytes + 8) + keyBytes, node)) return false;
+  for (size_t i = 0; i < entries; ++i) {
+    const uint8_t* key = &node[i * (keyBytes + 8)];
+    const uint64_t child = little(key + keyBytes, 8);
+    if (level == 0) {
+      if (out.size() >= maxChunks) return false;
+      const uint64_t first = little(key + 8, 8);
+      if (first > uint64_t(INT64_MAX)) return false;
+      out.push_back({static_cast<int64_t>(first), child, little(key, 4), static_cast<uint32_t>(little(key + 4, 4))});
+    } else if (!walkTree(file, child, level - 1, dims, maxChunks, out)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<ChunkLocation> locateChunks(hid_t dataset, int fd, int64_t chunkElements) {
+  const auto shape = datasetShape(dataset);
+  if (shape.size() != 1 || chunkElements <= 0 || shape[0] <= 0) return {};
+  const int64_t nChunks = (shape[0] + chunkElements - 1) / chunkElements;
+  Handle file(H5Iget_file_id(dataset));
+  Handle fcpl(file.valid() ? H5Fget_create_plist(file.get()) : H5I_INVALID_HID);
+  size_t offsetBytes = 0, lengthBytes = 0;
+  if (!fcpl.valid() || H5Pget_sizes(fcpl.get(), &offsetBytes, &lengthBytes) < 0 || offsetBytes != 8 ||
+      lengthBytes != 8)
+    return {};
+  H5O_info_t info{};
+  if (H5Oget_info2(dataset, &info, H5O_INFO_BASIC) < 0) return {};
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return {};
+  const FileBytes bytes{fd, static_cast<uint64_t>(st.st_size)};
+
+  // Layout message version 3, chunked class: dimensionality (rank + 1), B-tree address, sizes.
+  const std::vector<uint8_t> layout = layoutMessage(bytes, info.addr);
+  if (layout.size() < 11 || layout[0] != 3 || layout[1] != 2 || layout[2] != 2) return {};
+  const uint64_t root = little(&layout[3], 8);
+  if (layout.size() < 11 + 8 || static_cast<int64_t>(little(&layout[11], 4)) != chunkElements) return {};
+
+  std::vector<ChunkLocation> chunks;
+  if (!walkTree(bytes, root, -1, 2, static_cast<size_t>(nChunks), chunks)) return {};
+  if (static_cast<int64_t>(chunks.size()) != nChunks) return {};  // some never written
+  std::sort(chunks.begin(), chunks.end(),
+            [](const ChunkLocation& a, const ChunkLocation& b) { return a.firstElement < b.firstElement; });
+  for (int64_t c = 0; c < nChunks; ++c)
+    if (chunks[c].firstElement != c * chunkElements) return {};
+  // Cross-check the ends with libhdf5's own (slow) lookup.
+  for (int64_t c : {int64_t(0), nChunks - 1}) {
+    hsize_t offset = static_cast<hsize_t>(c * chunkElements);
+    unsigned mask = 0;
+    haddr_t address = HADDR_UNDEF;
+    hsize_t stored = 0;
+    if (H5Dget_chunk_info_by_coord(dataset, &offset, &mask, &address, &stored) < 0 ||
+        address != chunks[c].address || stored != chunks[c].storedBytes || mask != chunks[c].filterMask)
+      return {};
+  }
+  return chunks;
+}
+
+}  // namespace cw::io::h5
