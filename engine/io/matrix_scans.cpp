@@ -79,6 +79,24 @@ __attribute__((target_clones("avx2", "default"))) IndexScan scanIndexRows(const 
   return p;
 }
 
+IndexScan indexRange(const std::vector<int32_t>& indices) {
+  const auto n = static_cast<int64_t>(indices.size());
+  const unsigned threads = n < (int64_t(1) << 22) ? 1u : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  std::vector<IndexScan> parts(threads);
+  auto scan = [&](unsigned t) {
+    const int64_t bounds[2] = {n * t / threads, n * (t + 1) / threads};
+    parts[t] = scanIndexRows(bounds, indices.data(), 0, 1);  // the part as one row
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(scan, t);
+  scan(0);
+  for (auto& th : pool) th.join();
+  IndexScan total;
+  for (const auto& p : parts) total.add(p);
+  total.descents = 0;
+  return total;
+}
+
 void PiecewiseIndexScan::addPiece(const int32_t* piece, int64_t begin, int64_t end) {
   if (end <= begin) return;
   const int64_t bounds[2] = {0, end - begin};

@@ -27,6 +27,9 @@ struct IndexScan {
 // Rows [rowBegin, rowEnd) of a CSR structure.
 IndexScan scanIndexRows(const int64_t* indptr, const int32_t* indices, int64_t rowBegin, int64_t rowEnd);
 
+// Smallest and largest of `indices` (descents not counted), threaded for large arrays.
+IndexScan indexRange(const std::vector<int32_t>& indices);
+
 // Collects an IndexScan from pieces of the index array scanned as they are read, in any order
 // and on any thread, ignoring rows; result() then corrects for row boundaries.
 class PiecewiseIndexScan {

@@ -1,18 +1,23 @@
 #include "parallel_read.h"
 
 #include <sys/mman.h>
-#include <zlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
-#include <cstring>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <exception>
 #include <mutex>
+#include <new>
 #include <string>
 #include <thread>
+
+#ifdef CELLWRIGHT_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 #include "cellwright/core/errors.h"
 #include "chunk_index.h"
@@ -123,6 +128,40 @@ std::vector<Extent> rawExtents(hid_t dataset, int fd, hid_t dcpl, size_t element
   return extents;
 }
 
+// zlib-format streams (HDF5's deflate filter) inflated with libdeflate where the build found
+// it (about twice zlib's speed), else zlib.
+class Inflater {
+ public:
+#ifdef CELLWRIGHT_HAVE_LIBDEFLATE
+  Inflater() : decompressor_(libdeflate_alloc_decompressor()) {
+    if (!decompressor_) throw std::bad_alloc();
+  }
+  ~Inflater() { libdeflate_free_decompressor(decompressor_); }
+#endif
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+  // Bytes written to `out`, or 0 when the stream is damaged or does not fit.
+  size_t inflate(const char* in, size_t inBytes, char* out, size_t outCapacity) {
+#ifdef CELLWRIGHT_HAVE_LIBDEFLATE
+    size_t written = 0;
+    return libdeflate_zlib_decompress(decompressor_, in, inBytes, out, outCapacity, &written) == LIBDEFLATE_SUCCESS
+               ? written
+               : 0;
+#else
+    uLongf length = static_cast<uLongf>(outCapacity);
+    return uncompress(reinterpret_cast<Bytef*>(out), &length, reinterpret_cast<const Bytef*>(in),
+                      static_cast<uLong>(inBytes)) == Z_OK
+               ? length
+               : 0;
+#endif
+  }
+
+ private:
+#ifdef CELLWRIGHT_HAVE_LIBDEFLATE
+  libdeflate_decompressor* decompressor_;
+#endif
+};
+
 bool hasUserBlock(hid_t dataset) {
   Handle file(H5Iget_file_id(dataset));
   Handle fcpl(file.valid() ? H5Fget_create_plist(file.get()) : H5I_INVALID_HID);
@@ -211,6 +250,7 @@ bool readDeflatedParallel(hid_t dataset, hid_t memType, void* out, size_t elemen
   char* dst = static_cast<char*>(out);
   runOnThreads(ioThreads(), [&](unsigned) {
     std::vector<char> packed, scratch(chunkBytes);
+    Inflater inflater;
     for (size_t i = next++; i < chunks.size(); i = next++) {
       const ChunkLocation& c = chunks[i];
       const size_t offset = static_cast<size_t>(c.firstElement) * elementSize;
@@ -222,10 +262,8 @@ bool readDeflatedParallel(hid_t dataset, hid_t memType, void* out, size_t elemen
         std::memcpy(dst + offset, packed.data(), valid);
       } else {
         char* target = valid == chunkBytes ? dst + offset : scratch.data();
-        uLongf length = static_cast<uLongf>(chunkBytes);
-        const int rc = uncompress(reinterpret_cast<Bytef*>(target), &length,
-                                  reinterpret_cast<const Bytef*>(packed.data()), static_cast<uLong>(packed.size()));
-        if (rc != Z_OK || length < valid) throw Error(what + " is corrupt: a compressed chunk does not decompress");
+        if (inflater.inflate(packed.data(), packed.size(), target, chunkBytes) < valid)
+          throw Error(what + " is corrupt: a compressed chunk does not decompress");
         if (target == scratch.data()) std::memcpy(dst + offset, scratch.data(), valid);
       }
       if (visit) visit(dst + offset, c.firstElement, c.firstElement + static_cast<int64_t>(valid / elementSize));
