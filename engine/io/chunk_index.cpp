@@ -8,19 +8,14 @@
 #include <cstring>
 
 #include "hdf5_file.h"
+#include "object_header.h"
 
 namespace cw::io::h5 {
 namespace {
 
 constexpr int kMaxTreeLevel = 32;
-constexpr size_t kMaxMessages = 4096;
-constexpr size_t kMaxHeaderBlocks = 64;
 
-uint64_t little(const uint8_t* p, size_t bytes) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < bytes; ++i) v |= uint64_t(p[i]) << (8 * i);
-  return v;
-}
+uint64_t little(const uint8_t* p, size_t bytes) { return littleEndian(p, bytes); }
 
 // Bounds-checked reads of the file's bytes.
 struct FileBytes {
@@ -42,51 +37,15 @@ struct FileBytes {
 
 // The data of the object header's layout message (type 8); empty when not found.
 std::vector<uint8_t> layoutMessage(const FileBytes& file, uint64_t header) {
-  std::vector<uint8_t> prefix;
-  if (!file.read(header, 16, prefix)) return {};
-  struct Block {
-    uint64_t address, length;
-  };
-  std::vector<Block> blocks;
-  bool v2 = false;
-  bool creationOrder = false;
-  if (std::memcmp(prefix.data(), "OHDR", 4) == 0) {
-    // Version 2 prefix: signature, version, flags, optional times and phase change values,
-    // then the size of chunk 0 in 1, 2, 4 or 8 bytes.
-    v2 = true;
-    const uint8_t flags = prefix[5];
-    creationOrder = flags & 0x04;
-    size_t at = 6 + ((flags & 0x20) ? 16 : 0) + ((flags & 0x10) ? 4 : 0);
-    const size_t width = size_t(1) << (flags & 0x03);
-    std::vector<uint8_t> sizeField;
-    if (prefix[4] != 2 || !file.read(header + at, width, sizeField)) return {};
-    blocks.push_back({header + at + width, little(sizeField.data(), width)});
-  } else {
-    if (prefix[0] != 1) return {};
-    blocks.push_back({header + 16, little(prefix.data() + 8, 4)});
-  }
-  const size_t messageHeader = v2 ? (creationOrder ? 6 : 4) : 8;
-  size_t messages = 0;
-  std::vector<uint8_t> bytes;
-  for (size_t b = 0; b < blocks.size() && b < kMaxHeaderBlocks; ++b) {
-    if (!file.read(blocks[b].address, blocks[b].length, bytes)) return {};
-    size_t at = 0;
-    if (v2 && b > 0) {
-      if (bytes.size() < 8 || std::memcmp(bytes.data(), "OCHK", 4) != 0) return {};
-      at = 4;
-    }
-    const size_t end = v2 ? bytes.size() - std::min<size_t>(bytes.size(), 4) : bytes.size();  // v2: checksum
-    while (at + messageHeader <= end && ++messages < kMaxMessages) {
-      const uint64_t type = v2 ? bytes[at] : little(&bytes[at], 2);
-      const uint64_t size = little(&bytes[at + (v2 ? 1 : 2)], 2);
-      const size_t data = at + messageHeader;
-      if (size > end - data) return {};
-      if (type == 0x0008) return std::vector<uint8_t>(bytes.begin() + data, bytes.begin() + data + size);
-      if (type == 0x0010 && size >= 16) blocks.push_back({little(&bytes[data], 8), little(&bytes[data + 8], 8)});
-      at = data + size;
-    }
-  }
-  return {};
+  std::vector<uint8_t> layout;
+  forEachHeaderMessage(
+      [&file](uint64_t address, size_t count, std::vector<uint8_t>& out) { return file.read(address, count, out); },
+      header, [&layout](unsigned type, const uint8_t* data, size_t size) {
+        if (type != 0x0008) return true;
+        layout.assign(data, data + size);
+        return false;
+      });
+  return layout;
 }
 
 // Collects the chunks under the version-1 B-tree node at `address`.

@@ -267,12 +267,52 @@ std::optional<Column> readGroupColumn(hid_t group, const std::string& what, Warn
   return std::nullopt;
 }
 
+// anndata < 0.7: the table is one compound dataset, a field 'index' with the names and one
+// field per column (categoricals as integer codes, their categories in uns['<col>_categories'],
+// applied later by applyUnsCategories).
+DataFrame readRecordFrame(hid_t dataset, const std::string& path, Warnings& warnings) {
+  const auto members = h5::compoundMembers(dataset);
+  if (members.empty() || h5::datasetShape(dataset).size() != 1)
+    throw Error("'" + path + "' is neither a table group nor a table of records (corrupt file?)");
+  DataFrame df;
+  using C = h5::TypeInfo::Class;
+  for (const auto& member : members) {
+    const std::string what = join(path, member.name);
+    std::optional<Column> column;
+    if (member.type.cls == C::String && !member.type.variableString) {
+      auto text = h5::readCompoundStrings(dataset, member.name);
+      if (member.name == "index") {
+        df.index = std::move(text);
+        continue;
+      }
+      column = Column::text(std::move(text));
+    } else if (member.type.cls == C::Integer || member.type.cls == C::Unsigned || member.type.cls == C::Float) {
+      column = Column::numeric(h5::readCompoundNumbers(dataset, member.name), member.type.numpyName());
+    } else if (member.type.cls == C::Bool) {
+      Column c;
+      c.kind = Column::Kind::Bool;
+      c.dtype = "bool";
+      for (double v : h5::readCompoundNumbers(dataset, member.name)) c.bools.push_back(v != 0 ? 1 : 0);
+      column = std::move(c);
+    } else {
+      warnings.push_back("skipped column '" + what + "': its type is not supported in this old layout");
+      continue;
+    }
+    df.set(member.name, std::move(*column));
+  }
+  if (df.index.empty() && !df.columns.empty()) df.index.resize(df.columns.begin()->second.size());
+  for (auto& [name, column] : df.columns)
+    if (column.size() != df.index.size()) throw Error("'" + join(path, name) + "' does not have one value per row");
+  return df;
+}
+
 DataFrame readDataFrame(hid_t file, const std::string& path, Warnings& warnings) {
   DataFrame df;
   if (!h5::isGroup(file, path)) {
-    if (h5::isDataset(file, path))
-      throw Error("'" + path + "' uses anndata's pre-0.7 table layout, which Cellwright does not read; "
-                  "re-save the file with a recent anndata");
+    if (h5::isDataset(file, path)) {
+      Handle ds = h5::openDataset(file, path);
+      return readRecordFrame(ds.get(), path, warnings);
+    }
     return df;
   }
   Handle g = h5::openGroup(file, path);

@@ -498,6 +498,82 @@ std::vector<float> readFloatRows(hid_t ds, int64_t start, int64_t count) {
   return readSlab<float>(ds, H5T_NATIVE_FLOAT, start, count, shape[1]);
 }
 
+std::vector<CompoundMember> compoundMembers(hid_t dataset) {
+  Hdf5Lock lock(hdf5Mutex());
+  Handle type(H5Dget_type(dataset));
+  if (!type.valid() || H5Tget_class(type.get()) != H5T_COMPOUND) return {};
+  const int n = H5Tget_nmembers(type.get());
+  std::vector<CompoundMember> out;
+  for (int i = 0; i < std::max(0, n); ++i) {
+    char* name = H5Tget_member_name(type.get(), static_cast<unsigned>(i));
+    if (!name) fail("cannot read the fields of " + objectName(dataset) + " (corrupt file?)");
+    CompoundMember member{name, {}};
+    H5free_memory(name);
+    Handle memberType(H5Tget_member_type(type.get(), static_cast<unsigned>(i)));
+    if (memberType.valid()) member.type = typeInfoOf(memberType.get());
+    out.push_back(std::move(member));
+  }
+  return out;
+}
+
+// Reads field `member` of every record into `buffer` as `fieldType` (a compound with only it).
+static void readField(hid_t dataset, const std::string& member, hid_t fieldType, size_t fieldSize, void* buffer) {
+  Handle memType(H5Tcreate(H5T_COMPOUND, fieldSize));
+  check(H5Tinsert(memType.get(), member.c_str(), 0, fieldType), "cannot read field '" + member + "'");
+  check(H5Dread(dataset, memType.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer),
+        "cannot read field '" + member + "' of " + objectName(dataset) + " (corrupt or truncated file?)");
+}
+
+static TypeInfo memberType(hid_t dataset, const std::string& member, Handle& fileMemberType) {
+  Handle type(H5Dget_type(dataset));
+  const int index = H5Tget_member_index(type.get(), member.c_str());
+  if (index < 0) fail(objectName(dataset) + " has no field '" + member + "'");
+  fileMemberType = Handle(H5Tget_member_type(type.get(), static_cast<unsigned>(index)));
+  return typeInfoOf(fileMemberType.get());
+}
+
+std::vector<double> readCompoundNumbers(hid_t dataset, const std::string& member) {
+  Hdf5Lock lock(hdf5Mutex());
+  Handle fileType;
+  const TypeInfo info = memberType(dataset, member, fileType);
+  Handle space(checkId(H5Dget_space(dataset), "cannot read a dataspace"));
+  const int64_t n = elementCount(space.get());
+  checkFitsInMemory(n, 8, objectName(dataset));
+  std::vector<double> out(static_cast<size_t>(n));
+  if (n == 0) return out;
+  if (info.cls == TypeInfo::Class::Bool && info.size == 1) {
+    std::vector<int8_t> raw(static_cast<size_t>(n));  // numpy bool: an enum HDF5 will not convert
+    readField(dataset, member, fileType.get(), 1, raw.data());
+    for (int64_t i = 0; i < n; ++i) out[i] = raw[i] != 0 ? 1.0 : 0.0;
+    return out;
+  }
+  if (info.cls != TypeInfo::Class::Integer && info.cls != TypeInfo::Class::Unsigned &&
+      info.cls != TypeInfo::Class::Float)
+    fail("field '" + member + "' of " + objectName(dataset) + " holds " + info.numpyName() + ", not numbers");
+  readField(dataset, member, H5T_NATIVE_DOUBLE, sizeof(double), out.data());
+  return out;
+}
+
+std::vector<std::string> readCompoundStrings(hid_t dataset, const std::string& member) {
+  Hdf5Lock lock(hdf5Mutex());
+  Handle fileType;
+  const TypeInfo info = memberType(dataset, member, fileType);
+  if (info.cls != TypeInfo::Class::String || info.variableString || info.size == 0 || info.size > 65536)
+    fail("field '" + member + "' of " + objectName(dataset) + " is not fixed-width text");
+  Handle space(checkId(H5Dget_space(dataset), "cannot read a dataspace"));
+  const int64_t n = elementCount(space.get());
+  checkFitsInMemory(n, info.size + 32, objectName(dataset));
+  std::vector<char> raw(static_cast<size_t>(n) * info.size);
+  std::vector<std::string> out(static_cast<size_t>(n));
+  if (n == 0) return out;
+  readField(dataset, member, fileType.get(), info.size, raw.data());
+  for (int64_t i = 0; i < n; ++i) {
+    const char* text = raw.data() + static_cast<size_t>(i) * info.size;
+    out[i].assign(text, strnlen(text, info.size));  // numpy 'S' pads with NULs
+  }
+  return out;
+}
+
 bool hasAttribute(hid_t object, const std::string& name) {
   Hdf5Lock lock(hdf5Mutex());
   return H5Aexists(object, name.c_str()) > 0;
@@ -514,6 +590,7 @@ std::optional<std::string> readStringAttribute(hid_t object, const std::string& 
   Handle attr = openAttribute(object, name);
   Handle type(H5Aget_type(attr.get()));
   if (H5Tget_class(type.get()) != H5T_STRING) return std::nullopt;
+  if (H5Tis_variable_str(type.get()) > 0) checkVariableStringAttribute(object, name);
   auto values = readStringsFrom({attr.get(), true});
   if (values.empty()) return std::string();
   return values.front();
@@ -526,6 +603,7 @@ std::vector<std::string> readStringArrayAttribute(hid_t object, const std::strin
   Handle type(H5Aget_type(attr.get()));
   // An empty column-order is written by h5py as an empty float array.
   if (H5Tget_class(type.get()) != H5T_STRING) return {};
+  if (H5Tis_variable_str(type.get()) > 0) checkVariableStringAttribute(object, name);
   return readStringsFrom({attr.get(), true});
 }
 

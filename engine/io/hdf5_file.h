@@ -72,12 +72,26 @@ std::vector<std::string> readStrings(hid_t dataset);  // variable or fixed lengt
 // Refuses (cw::Error) a variable-length string dataset whose heap references are damaged,
 // before libhdf5 reads them (it would crash). Cheap: reads the references and their heaps.
 void checkVariableStrings(hid_t dataset, int64_t n);
+// The same for the variable-length string attribute `name` of `object` (libhdf5 hangs or
+// crashes reading a damaged one); found by walking the object header ourselves.
+void checkVariableStringAttribute(hid_t object, const std::string& name);
 // A hyperslab [start, start+count) of a 1-D numeric dataset.
 std::vector<float> readFloatsSlab(hid_t dataset, int64_t start, int64_t count);
 std::vector<int64_t> readInt64Slab(hid_t dataset, int64_t start, int64_t count);
 std::vector<int32_t> readInt32Slab(hid_t dataset, int64_t start, int64_t count);
 // Rows [start, start+count) of a 2-D dataset, row-major.
 std::vector<float> readFloatRows(hid_t dataset, int64_t start, int64_t count);
+
+// Compound (record) datasets: anndata < 0.7 stored obs/var tables this way.
+struct CompoundMember {
+  std::string name;
+  TypeInfo type;  // Class::Other for nested or unsupported member types
+};
+std::vector<CompoundMember> compoundMembers(hid_t dataset);  // empty when not compound
+// One field of a 1-D compound dataset: numbers (integers, floats, numpy bools) or fixed-width
+// text; throws cw::Error for other member types.
+std::vector<double> readCompoundNumbers(hid_t dataset, const std::string& member);
+std::vector<std::string> readCompoundStrings(hid_t dataset, const std::string& member);
 
 bool hasAttribute(hid_t object, const std::string& name);
 std::optional<std::string> readStringAttribute(hid_t object, const std::string& name);
