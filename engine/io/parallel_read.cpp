@@ -137,6 +137,8 @@ class Inflater {
     if (!decompressor_) throw std::bad_alloc();
   }
   ~Inflater() { libdeflate_free_decompressor(decompressor_); }
+#else
+  Inflater() = default;
 #endif
   Inflater(const Inflater&) = delete;
   Inflater& operator=(const Inflater&) = delete;
