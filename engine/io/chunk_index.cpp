@@ -49,8 +49,12 @@ std::vector<uint8_t> layoutMessage(const FileBytes& file, uint64_t header) {
 }
 
 // Collects the chunks under the version-1 B-tree node at `address`.
+// `nodeBudget` bounds the nodes visited, so a damaged tree whose nodes share children cannot
+// make the walk explode.
 bool walkTree(const FileBytes& file, uint64_t address, int expectedLevel, size_t dims, size_t maxChunks,
-              std::vector<ChunkLocation>& out) {
+              size_t& nodeBudget, std::vector<ChunkLocation>& out) {
+  if (nodeBudget == 0) return false;
+  --nodeBudget;
   std::vector<uint8_t> node;
   if (!file.read(address, 24, node) || std::memcmp(node.data(), "TREE", 4) != 0 || node[4] != 1) return false;
   const int level = node[5];
@@ -66,7 +70,7 @@ bool walkTree(const FileBytes& file, uint64_t address, int expectedLevel, size_t
       const uint64_t first = little(key + 8, 8);
       if (first > uint64_t(INT64_MAX)) return false;
       out.push_back({static_cast<int64_t>(first), child, little(key, 4), static_cast<uint32_t>(little(key + 4, 4))});
-    } else if (!walkTree(file, child, level - 1, dims, maxChunks, out)) {
+    } else if (!walkTree(file, child, level - 1, dims, maxChunks, nodeBudget, out)) {
       return false;
     }
   }
@@ -98,7 +102,8 @@ std::vector<ChunkLocation> locateChunks(hid_t dataset, int fd, int64_t chunkElem
   if (layout.size() < 11 + 8 || static_cast<int64_t>(little(&layout[11], 4)) != chunkElements) return {};
 
   std::vector<ChunkLocation> chunks;
-  if (!walkTree(bytes, root, -1, 2, static_cast<size_t>(nChunks), chunks)) return {};
+  size_t nodeBudget = 2 * static_cast<size_t>(nChunks) + 64;  // a B-tree has fewer nodes than leaves
+  if (!walkTree(bytes, root, -1, 2, static_cast<size_t>(nChunks), nodeBudget, chunks)) return {};
   if (static_cast<int64_t>(chunks.size()) != nChunks) return {};  // some never written
   std::sort(chunks.begin(), chunks.end(),
             [](const ChunkLocation& a, const ChunkLocation& b) { return a.firstElement < b.firstElement; });

@@ -8,6 +8,7 @@ namespace {
 
 constexpr size_t kMaxMessages = 4096;
 constexpr size_t kMaxHeaderBlocks = 64;
+constexpr uint64_t kMaxBlockBytes = uint64_t(1) << 20;  // real header blocks are a few KB
 
 }  // namespace
 
@@ -46,7 +47,7 @@ bool forEachHeaderMessage(const ReadFileBytes& read, uint64_t header,
   size_t messages = 0;
   std::vector<uint8_t> bytes;
   for (size_t b = 0; b < blocks.size() && b < kMaxHeaderBlocks; ++b) {
-    if (!read(blocks[b].address, blocks[b].length, bytes)) return false;
+    if (blocks[b].length > kMaxBlockBytes || !read(blocks[b].address, blocks[b].length, bytes)) return false;
     size_t at = 0;
     if (v2 && b > 0) {
       if (bytes.size() < 8 || std::memcmp(bytes.data(), "OCHK", 4) != 0) return false;
