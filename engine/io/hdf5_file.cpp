@@ -379,7 +379,9 @@ Handle openFile(const std::filesystem::path& path, bool readWrite) {
     fail("'" + path.string() + "' is not an HDF5 file (or it is truncated)");
   hid_t id = H5Fopen(path.c_str(), readWrite ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) fail("cannot open '" + path.string() + "': the HDF5 file is corrupt or truncated");
-  return Handle(id);
+  Handle file(id);
+  checkGroupNameTable(file.get());
+  return file;
 }
 
 Handle createFile(const std::filesystem::path& path) {
@@ -417,7 +419,9 @@ Handle openGroup(hid_t location, const std::string& path) {
   Hdf5Lock lock(hdf5Mutex());
   hid_t id = H5Gopen2(location, path.c_str(), H5P_DEFAULT);
   if (id < 0) fail("the file has no group '" + path + "' where one was expected (corrupt file?)");
-  return Handle(id);
+  Handle group(id);
+  checkGroupNameTable(group.get());
+  return group;
 }
 
 Handle openDataset(hid_t location, const std::string& path) {

@@ -75,6 +75,9 @@ void checkVariableStrings(hid_t dataset, int64_t n);
 // The same for the variable-length string attribute `name` of `object` (libhdf5 hangs or
 // crashes reading a damaged one); found by walking the object header ourselves.
 void checkVariableStringAttribute(hid_t object, const std::string& name);
+// Refuses a group whose old-style table of names (local heap) points outside the file, before
+// libhdf5 looks a name up in it (it would loop or crash).
+void checkGroupNameTable(hid_t group);
 // A hyperslab [start, start+count) of a 1-D numeric dataset.
 std::vector<float> readFloatsSlab(hid_t dataset, int64_t start, int64_t count);
 std::vector<int64_t> readInt64Slab(hid_t dataset, int64_t start, int64_t count);

@@ -4,6 +4,7 @@
 // file when one is damaged.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -226,6 +227,53 @@ void checkVariableStringAttribute(hid_t object, const std::string& name) {
   });
   if (damaged)
     throw Error("attribute '" + name + "' of " + objectName(object) + " is corrupt: its text refers to damaged storage in the file");
+}
+
+void checkGroupNameTable(hid_t group) {
+  Hdf5Lock lock(hdf5Mutex());
+  OpenedFile file;
+  H5O_info_t info{};
+  if (H5Oget_info2(group, &info, H5O_INFO_BASIC) < 0 || info.type != H5O_TYPE_GROUP || !openFileOf(group, file)) return;
+  const ReadFileBytes read = [&file](uint64_t address, size_t count, std::vector<uint8_t>& out) {
+    return file.bytes.read(file.bytes.base + address, count, out);
+  };
+  uint64_t heap = 0;
+  bool found = false;
+  forEachHeaderMessage(read, info.addr, [&](unsigned type, const uint8_t* p, size_t size) {
+    if (type != 0x0011 || size < 2 * file.sizeofAddr) return true;  // symbol table message
+    heap = littleEndian(p + file.sizeofAddr, file.sizeofAddr);
+    found = true;
+    return false;
+  });
+  if (!found) return;  // newer link storage: libhdf5 checks it
+  // Local heap: "HEAP", version, 3 reserved bytes, data size, free-list offset, data address.
+  const size_t header = 8 + 2 * file.sizeofSize + file.sizeofAddr;
+  std::vector<uint8_t> bytes;
+  bool intact = read(heap, header, bytes) && std::memcmp(bytes.data(), "HEAP", 4) == 0 && bytes[4] == 0;
+  if (intact) {
+    const uint64_t dataSize = littleEndian(&bytes[8], file.sizeofSize);
+    const uint64_t freeList = littleEndian(&bytes[8 + file.sizeofSize], file.sizeofSize);
+    const uint64_t data = littleEndian(&bytes[8 + 2 * file.sizeofSize], file.sizeofAddr);
+    // libhdf5 ends the free list with offset 1; the specification says "undefined" (all ones).
+    const uint64_t allOnes = file.sizeofSize >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * file.sizeofSize)) - 1;
+    auto isEnd = [allOnes](uint64_t offset) { return offset == 1 || offset == allOnes; };
+    const uint64_t fileSize = file.bytes.size - std::min(file.bytes.size, file.bytes.base);
+    intact = data <= fileSize && dataSize <= fileSize - data && (isEnd(freeList) || freeList < dataSize);
+    // The free list (offset of the next block, block size) must stay inside the heap and end:
+    // libhdf5 follows it without noticing a cycle.
+    std::vector<uint8_t> segment;
+    if (intact && !isEnd(freeList)) intact = read(data, dataSize, segment);
+    const size_t entry = 2 * file.sizeofSize;
+    for (uint64_t at = freeList, steps = 0; intact && !isEnd(at); ++steps) {
+      intact = at + entry <= dataSize && steps <= dataSize / entry;
+      if (!intact) break;
+      const uint64_t next = littleEndian(&segment[at], file.sizeofSize);
+      const uint64_t blockSize = littleEndian(&segment[at + file.sizeofSize], file.sizeofSize);
+      intact = blockSize <= dataSize - at;
+      at = next;
+    }
+  }
+  if (!intact) throw Error("the group " + objectName(group) + " is corrupt: its table of names is damaged (truncated file?)");
 }
 
 }  // namespace cw::io::h5
