@@ -580,6 +580,7 @@ std::vector<std::string> readCompoundStrings(hid_t dataset, const std::string& m
 
 bool hasAttribute(hid_t object, const std::string& name) {
   Hdf5Lock lock(hdf5Mutex());
+  checkAttributeMessages(object);
   return H5Aexists(object, name.c_str()) > 0;
 }
 

@@ -78,6 +78,9 @@ void checkVariableStringAttribute(hid_t object, const std::string& name);
 // Refuses a group whose old-style table of names (local heap) points outside the file, before
 // libhdf5 looks a name up in it (it would loop or crash).
 void checkGroupNameTable(hid_t group);
+// Refuses an object whose attribute messages claim more bytes than they hold (libhdf5 copies
+// past them while looking an attribute up).
+void checkAttributeMessages(hid_t object);
 // A hyperslab [start, start+count) of a 1-D numeric dataset.
 std::vector<float> readFloatsSlab(hid_t dataset, int64_t start, int64_t count);
 std::vector<int64_t> readInt64Slab(hid_t dataset, int64_t start, int64_t count);

@@ -276,4 +276,34 @@ void checkGroupNameTable(hid_t group) {
   if (!intact) throw Error("the group " + objectName(group) + " is corrupt: its table of names is damaged (truncated file?)");
 }
 
+void checkAttributeMessages(hid_t object) {
+  Hdf5Lock lock(hdf5Mutex());
+  OpenedFile file;
+  H5O_info_t info{};
+  if (H5Oget_info2(object, &info, H5O_INFO_BASIC) < 0 || !openFileOf(object, file)) return;
+  const ReadFileBytes read = [&file](uint64_t address, size_t count, std::vector<uint8_t>& out) {
+    return file.bytes.read(file.bytes.base + address, count, out);
+  };
+  bool damaged = false;
+  forEachHeaderMessage(read, info.addr, [&](unsigned type, const uint8_t* p, size_t size) {
+    if (type != 0x000C) return true;
+    // The parts libhdf5 copies without checking: a NUL-terminated name, then the values
+    // (elements x element size) after the datatype and dataspace.
+    const unsigned version = size >= 8 ? p[0] : 0;
+    if (version < 1 || version > 3) return !(damaged = true);
+    const size_t nameSize = littleEndian(p + 2, 2), typeSize = littleEndian(p + 4, 2), spaceSize = littleEndian(p + 6, 2);
+    auto padded = [version](size_t bytes) { return version == 1 ? (bytes + 7) & ~size_t(7) : bytes; };
+    const size_t nameAt = version == 3 ? 9 : 8;
+    const size_t typeAt = nameAt + padded(nameSize), spaceAt = typeAt + padded(typeSize);
+    const size_t dataAt = spaceAt + padded(spaceSize);
+    if (nameSize == 0 || typeSize < 8 || dataAt > size || std::memchr(p + nameAt, 0, nameSize) == nullptr)
+      return !(damaged = true);
+    const auto n = dataspaceElements(p + spaceAt, spaceSize);
+    const uint64_t elementSize = littleEndian(p + typeAt + 4, 4);
+    if (!n || (elementSize != 0 && *n > (size - dataAt) / elementSize)) return !(damaged = true);
+    return true;
+  });
+  if (damaged) throw Error("the attributes of " + objectName(object) + " are damaged (corrupt file?)");
+}
+
 }  // namespace cw::io::h5
