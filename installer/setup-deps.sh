@@ -22,6 +22,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-pthread libgloo-dev
   libhdf5-dev libeigen3-dev libigraph-dev libhnswlib-dev zlib1g-dev
+  # Optional: inflates gzip-compressed h5ad chunks about twice as fast as zlib.
+  libdeflate-dev
   # Debian's igraph CMake config names libglpk.so and libplfit.so without depending on them.
   libglpk-dev libplfit-dev
   libgtest-dev nlohmann-json3-dev

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cellwright/core/errors.h"
+#include "matrix_scans.h"
 
 namespace cw {
 
@@ -21,14 +22,12 @@ void CsrMatrix::validate(const std::string& what) const {
   if (indptr.back() != static_cast<int64_t>(data.size()))
     fail("indptr ends at " + std::to_string(indptr.back()) + " but " + std::to_string(data.size()) +
          " values are stored");
-  // Min/max first (a vectorised pass); the offending index is looked up only on failure.
+  // Min/max in one vectorised pass, split over threads for large matrices.
   int32_t lo = 0, hi = 0;
   if (!indices.empty()) {
-    lo = hi = indices.front();
-    for (int32_t c : indices) {
-      lo = std::min(lo, c);
-      hi = std::max(hi, c);
-    }
+    const io::IndexScan range = io::indexRange(indices);
+    lo = range.lo;
+    hi = range.hi;
   }
   if (lo < 0 || hi >= cols)
     fail("column index " + std::to_string(lo < 0 ? lo : hi) + " outside 0.." + std::to_string(cols - 1));

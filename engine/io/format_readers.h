@@ -3,17 +3,20 @@
 // matrix helpers they share. Each reader validates structure before trusting it and throws
 // cw::Error with a one-line message; non-fatal findings go to `warnings`.
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cellwright/io/readers.h"
+#include "matrix_scans.h"
 
 namespace cw::io {
 
 using Warnings = std::vector<std::string>;
 
+// With `xScan`, X's values are scanned while they are read and the result left there.
 Dataset readH5adFile(const std::filesystem::path& path, const ReadOptions& options, Warnings& warnings,
-                     Feedback* feedback);
+                     Feedback* feedback, std::optional<ValueScan>* xScan = nullptr);
 Dataset readTenxH5File(const std::filesystem::path& path, const ReadOptions& options, Warnings& warnings,
                        Feedback* feedback);
 Dataset readMatrixMarketFolder(const std::filesystem::path& path, const ReadOptions& options,
@@ -26,8 +29,9 @@ Dataset readDelimitedTextFile(const std::filesystem::path& path, const ReadOptio
 CsrMatrix transposeCsr(const CsrMatrix& m);
 
 // CsrMatrix::validate() and canonicalizeRows() in one pass over the indices (the reader's hot
-// path); throws cw::Error naming `what`.
-void validateAndCanonicalize(CsrMatrix& m, const std::string& what);
+// path), or none when the reader `scanned` them already; throws cw::Error naming `what`.
+// Returns true when rows had to be sorted (and duplicates summed).
+bool validateAndCanonicalize(CsrMatrix& m, const std::string& what, const PiecewiseIndexScan* scanned = nullptr);
 
 // 10x feature types (`features/feature_type`, the 3rd column of features.tsv): stored in
 // var['feature_types']; with `geneExpressionOnly`, only "Gene Expression" features are kept

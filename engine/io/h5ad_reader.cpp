@@ -10,6 +10,7 @@
 #include "format_readers.h"
 #include "h5ad_read_parts.h"
 #include "hdf5_file.h"
+#include "parallel_read.h"
 
 namespace cw::io {
 namespace {
@@ -24,11 +25,23 @@ std::string join(const std::string& parent, const std::string& name) {
 }
 
 // Narrows 64-bit column indices, refusing ones that do not fit the matrix.
-std::vector<int32_t> readIndices(hid_t dataset, int64_t limit, const std::string& what) {
+// 32-bit ones are scanned into `scan` as they arrive (into `buffer` when it has their length).
+bool fitsInt32(const h5::TypeInfo& type) { return type.cls == h5::TypeInfo::Class::Integer && type.size <= 4; }
+
+std::vector<int32_t> readIndices(hid_t dataset, int64_t limit, const std::string& what, PiecewiseIndexScan& scan,
+                                 bool& scanned, std::vector<int32_t> buffer) {
   const auto type = h5::datasetType(dataset);
   if (type.cls != h5::TypeInfo::Class::Integer && type.cls != h5::TypeInfo::Class::Unsigned)
     throw Error(what + " is corrupt: its indices are " + type.numpyName() + ", not integers");
-  if (type.cls == h5::TypeInfo::Class::Integer && type.size <= 4) return h5::readInt32(dataset);
+  if (fitsInt32(type)) {
+    scanned = true;
+    return h5::readInt32(
+        dataset,
+        [&scan](const void* piece, int64_t begin, int64_t end) {
+          scan.addPiece(static_cast<const int32_t*>(piece), begin, end);
+        },
+        std::move(buffer));
+  }
   auto wide = h5::readInt64(dataset);
   std::vector<int32_t> out(wide.size());
   for (size_t i = 0; i < wide.size(); ++i) {
@@ -42,9 +55,12 @@ std::vector<int32_t> readIndices(hid_t dataset, int64_t limit, const std::string
 struct MatrixRead {
   CsrMatrix matrix;
   std::string dtype;
+  bool valuesScanned = false;  // the PiecewiseValueScan passed in describes matrix.data
 };
 
-MatrixRead readSparseGroup(hid_t group, bool csc, std::vector<int64_t> shape, const std::string& what) {
+// With `valueScan`, the values are scanned (ValueScan) as they are read.
+MatrixRead readSparseGroup(hid_t group, bool csc, std::vector<int64_t> shape, const std::string& what,
+                           PiecewiseValueScan* valueScan) {
   if (shape.size() != 2 || shape[0] < 0 || shape[1] < 0)
     throw Error(what + " is corrupt: its sparse matrix has no valid 'shape'");
   for (const char* part : {"data", "indices", "indptr"})
@@ -75,13 +91,27 @@ MatrixRead readSparseGroup(hid_t group, bool csc, std::vector<int64_t> shape, co
   m.rows = major;
   m.cols = minor;
   m.indptr = h5::readInt64(indptr.get());
-  m.indices = readIndices(indices.get(), minor, what);
-  m.data = h5::readFloats(data.get());
+  // The two big buffers get their memory at once (see resizeForOverwrite).
+  std::vector<int32_t> indexBuffer;
+  std::vector<float> valueBuffer;
+  if (fitsInt32(h5::datasetType(indices.get())))
+    h5::resizeForOverwrite(indexBuffer, static_cast<size_t>(nIndices[0]), valueBuffer, static_cast<size_t>(nData[0]));
+  PiecewiseIndexScan indexScan;
+  bool indicesScanned = false;
+  m.indices = readIndices(indices.get(), minor, what, indexScan, indicesScanned, std::move(indexBuffer));
+  h5::PieceVisitor scanValues;
+  if (valueScan)
+    scanValues = [valueScan](const void* piece, int64_t begin, int64_t end) {
+      valueScan->addPiece(static_cast<const float*>(piece), end - begin);
+    };
+  m.data = h5::readFloats(data.get(), scanValues, std::move(valueBuffer));
+  out.valuesScanned = valueScan != nullptr;
   if (csc) {
     m.validate(what);
     out.matrix = transposeCsr(m);
   } else {
-    validateAndCanonicalize(m, what);
+    // Summed duplicates would make the value scan stale.
+    if (validateAndCanonicalize(m, what, indicesScanned ? &indexScan : nullptr)) out.valuesScanned = false;
     out.matrix = std::move(m);
   }
   return out;
@@ -127,7 +157,7 @@ MatrixRead readDense(hid_t dataset, const std::string& what) {
 }
 
 // X, a layer, a graph or raw/X: sparse group (any layout) or dense dataset.
-MatrixRead readMatrix(hid_t parent, const std::string& path) {
+MatrixRead readMatrix(hid_t parent, const std::string& path, PiecewiseValueScan* valueScan = nullptr) {
   if (h5::isDataset(parent, path)) {
     Handle ds = h5::openDataset(parent, path);
     return readDense(ds.get(), path);
@@ -142,8 +172,8 @@ MatrixRead readMatrix(hid_t parent, const std::string& path) {
     if (!enc.empty()) enc += "_matrix";
     shape = h5::readIntArrayAttribute(g.get(), "h5sparse_shape");
   }
-  if (enc == "csr_matrix") return readSparseGroup(g.get(), false, shape, path);
-  if (enc == "csc_matrix") return readSparseGroup(g.get(), true, shape, path);
+  if (enc == "csr_matrix") return readSparseGroup(g.get(), false, shape, path, valueScan);
+  if (enc == "csc_matrix") return readSparseGroup(g.get(), true, shape, path, valueScan);
   throw Error("'" + path + "' has an unknown encoding '" + enc + "' (expected a sparse or dense matrix)");
 }
 
@@ -237,12 +267,52 @@ std::optional<Column> readGroupColumn(hid_t group, const std::string& what, Warn
   return std::nullopt;
 }
 
+// anndata < 0.7: the table is one compound dataset, a field 'index' with the names and one
+// field per column (categoricals as integer codes, their categories in uns['<col>_categories'],
+// applied later by applyUnsCategories).
+DataFrame readRecordFrame(hid_t dataset, const std::string& path, Warnings& warnings) {
+  const auto members = h5::compoundMembers(dataset);
+  if (members.empty() || h5::datasetShape(dataset).size() != 1)
+    throw Error("'" + path + "' is neither a table group nor a table of records (corrupt file?)");
+  DataFrame df;
+  using C = h5::TypeInfo::Class;
+  for (const auto& member : members) {
+    const std::string what = join(path, member.name);
+    std::optional<Column> column;
+    if (member.type.cls == C::String && !member.type.variableString) {
+      auto text = h5::readCompoundStrings(dataset, member.name);
+      if (member.name == "index") {
+        df.index = std::move(text);
+        continue;
+      }
+      column = Column::text(std::move(text));
+    } else if (member.type.cls == C::Integer || member.type.cls == C::Unsigned || member.type.cls == C::Float) {
+      column = Column::numeric(h5::readCompoundNumbers(dataset, member.name), member.type.numpyName());
+    } else if (member.type.cls == C::Bool) {
+      Column c;
+      c.kind = Column::Kind::Bool;
+      c.dtype = "bool";
+      for (double v : h5::readCompoundNumbers(dataset, member.name)) c.bools.push_back(v != 0 ? 1 : 0);
+      column = std::move(c);
+    } else {
+      warnings.push_back("skipped column '" + what + "': its type is not supported in this old layout");
+      continue;
+    }
+    df.set(member.name, std::move(*column));
+  }
+  if (df.index.empty() && !df.columns.empty()) df.index.resize(df.columns.begin()->second.size());
+  for (auto& [name, column] : df.columns)
+    if (column.size() != df.index.size()) throw Error("'" + join(path, name) + "' does not have one value per row");
+  return df;
+}
+
 DataFrame readDataFrame(hid_t file, const std::string& path, Warnings& warnings) {
   DataFrame df;
   if (!h5::isGroup(file, path)) {
-    if (h5::isDataset(file, path))
-      throw Error("'" + path + "' uses anndata's pre-0.7 table layout, which Cellwright does not read; "
-                  "re-save the file with a recent anndata");
+    if (h5::isDataset(file, path)) {
+      Handle ds = h5::openDataset(file, path);
+      return readRecordFrame(ds.get(), path, warnings);
+    }
     return df;
   }
   Handle g = h5::openGroup(file, path);
@@ -413,7 +483,7 @@ std::map<std::string, CsrMatrix> readMatrixDict(hid_t file, const std::string& p
 }  // namespace
 
 Dataset readH5adFile(const std::filesystem::path& path, const ReadOptions& options, Warnings& warnings,
-                     Feedback* feedback) {
+                     Feedback* feedback, std::optional<ValueScan>* xScan) {
   Hdf5Lock lock(hdf5Mutex());
   Handle file = h5::openFile(path);
   const hid_t f = file.get();
@@ -424,7 +494,9 @@ Dataset readH5adFile(const std::filesystem::path& path, const ReadOptions& optio
   pollCancel(feedback);
   if (feedback) feedback->setProgress(0.1, "reading X");
   if (h5::exists(f, "X")) {
-    MatrixRead x = readMatrix(f, "X");
+    PiecewiseValueScan valueScan;
+    MatrixRead x = readMatrix(f, "X", xScan ? &valueScan : nullptr);
+    if (xScan && x.valuesScanned) *xScan = valueScan.result();
     d.X = std::move(x.matrix);
     d.xDtype = x.dtype;
   } else {

@@ -11,6 +11,7 @@
 
 #include "cellwright/core/errors.h"
 #include "cellwright/io/hdf5_lock.h"
+#include "parallel_read.h"
 
 namespace cw::io::h5 {
 namespace {
@@ -82,7 +83,8 @@ TypeInfo typeInfoOf(hid_t type) {
 // raw chunks come straight from the file with H5Dread_chunk and are inflated on worker
 // threads, skipping HDF5's serial filter pipeline and its chunk-cache copies. Returns false
 // when the dataset does not qualify (the caller then uses H5Dread).
-bool readWholeDirect(hid_t dataset, hid_t memType, void* out, size_t elementSize, int64_t n) {
+bool readWholeDirect(hid_t dataset, hid_t memType, void* out, size_t elementSize, int64_t n,
+                     const PieceVisitor& visit) {
   Handle dcpl(H5Dget_create_plist(dataset));
   if (!dcpl.valid() || H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return false;
   hsize_t chunk = 0;
@@ -107,7 +109,7 @@ bool readWholeDirect(hid_t dataset, hid_t memType, void* out, size_t elementSize
   const int64_t batch = 256;
   std::vector<std::vector<char>> raw(static_cast<size_t>(batch));
   std::vector<uint32_t> masks(static_cast<size_t>(batch));
-  const unsigned workers = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  const unsigned workers = ioThreads();
   for (int64_t first = 0; first < nChunks; first += batch) {
     const int64_t last = std::min(nChunks, first + batch);
     for (int64_t c = first; c < last; ++c) {
@@ -134,26 +136,34 @@ bool readWholeDirect(hid_t dataset, hid_t memType, void* out, size_t elementSize
     std::atomic<bool> corrupt{false};
     auto inflateChunks = [&] {
       std::vector<char> scratch(chunkBytes);
-      for (int64_t c = next++; c < last; c = next++) {
+      // Places chunk c in `dst`; false when it is damaged.
+      auto place = [&](int64_t c) {
         const auto& buffer = raw[c - first];
-        if (buffer.empty()) continue;
+        if (buffer.empty()) return true;  // never written: already zero-filled above
         const size_t offset = static_cast<size_t>(c) * chunk * elementSize;
         const size_t valid = std::min(chunkBytes, static_cast<size_t>(n) * elementSize - offset);
         const bool filtered = deflated && (masks[c - first] & 1u) == 0;
         if (!filtered) {
-          if (buffer.size() < valid) corrupt = true;
-          else std::memcpy(dst + offset, buffer.data(), valid);
-          continue;
+          if (buffer.size() < valid) return false;
+          std::memcpy(dst + offset, buffer.data(), valid);
+          return true;
         }
         uLongf length = static_cast<uLongf>(chunkBytes);
         char* target = valid == chunkBytes ? dst + offset : scratch.data();
         const int rc = uncompress(reinterpret_cast<Bytef*>(target), &length,
                                   reinterpret_cast<const Bytef*>(buffer.data()), static_cast<uLong>(buffer.size()));
-        if (rc != Z_OK || length < valid) {
+        if (rc != Z_OK || length < valid) return false;
+        if (target == scratch.data()) std::memcpy(dst + offset, scratch.data(), valid);
+        return true;
+      };
+      for (int64_t c = next++; c < last; c = next++) {
+        if (!place(c)) {
           corrupt = true;
           continue;
         }
-        if (target == scratch.data()) std::memcpy(dst + offset, scratch.data(), valid);
+        // Still in cache: let the caller scan it now.
+        const int64_t begin = c * static_cast<int64_t>(chunk);
+        if (visit && !corrupt) visit(dst + static_cast<size_t>(begin) * elementSize, begin, std::min(n, begin + static_cast<int64_t>(chunk)));
       }
     };
     std::vector<std::thread> pool;
@@ -175,14 +185,16 @@ void checkFitsInMemory(int64_t n, size_t elementSize, const std::string& what) {
 }
 
 template <typename T>
-std::vector<T> readNumeric(const Source& src, hid_t memType) {
+std::vector<T> readNumeric(const Source& src, hid_t memType, const PieceVisitor& visit = {},
+                           std::vector<T> buffer = {}) {
   Hdf5Lock lock(hdf5Mutex());
   Handle type = src.type();
   const TypeInfo info = typeInfoOf(type.get());
   Handle space = src.space();
   const int64_t n = elementCount(space.get());
   checkFitsInMemory(n, std::max(sizeof(T), info.size), src.name());
-  std::vector<T> out(static_cast<size_t>(n));
+  std::vector<T> out = std::move(buffer);
+  if (out.size() != static_cast<size_t>(n)) resizeForOverwrite(out, static_cast<size_t>(n));
   if (n == 0) return out;
   if (info.cls == TypeInfo::Class::Bool) {
     // numpy bool is an HDF5 enum that HDF5 will not convert to numbers: read raw bytes.
@@ -193,13 +205,19 @@ std::vector<T> readNumeric(const Source& src, hid_t memType) {
       for (size_t b = 0; b < info.size; ++b) nonZero = nonZero || raw[i * info.size + b] != 0;
       out[i] = nonZero ? T(1) : T(0);
     }
+    visitInParallel(out.data(), sizeof(T), n, visit);
     return out;
   }
   if (info.cls != TypeInfo::Class::Integer && info.cls != TypeInfo::Class::Unsigned &&
       info.cls != TypeInfo::Class::Float)
     fail(src.name() + " should hold numbers but holds " + info.numpyName());
-  if (!src.attribute && readWholeDirect(src.id, memType, out.data(), sizeof(T), n)) return out;
+  if (!src.attribute && (readRawParallel(src.id, memType, out.data(), sizeof(T), n, visit) ||
+                         readDeflatedParallel(src.id, memType, out.data(), sizeof(T), n, visit) ||
+                         readWholeDirect(src.id, memType, out.data(), sizeof(T), n, visit) ||
+                         readSerialVisiting(src.id, memType, out.data(), sizeof(T), n, visit)))
+    return out;
   src.read(memType, out.data(), src.name());
+  visitInParallel(out.data(), sizeof(T), n, visit);
   return out;
 }
 
@@ -361,7 +379,9 @@ Handle openFile(const std::filesystem::path& path, bool readWrite) {
     fail("'" + path.string() + "' is not an HDF5 file (or it is truncated)");
   hid_t id = H5Fopen(path.c_str(), readWrite ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) fail("cannot open '" + path.string() + "': the HDF5 file is corrupt or truncated");
-  return Handle(id);
+  Handle file(id);
+  checkGroupNameTable(file.get());
+  return file;
 }
 
 Handle createFile(const std::filesystem::path& path) {
@@ -399,7 +419,9 @@ Handle openGroup(hid_t location, const std::string& path) {
   Hdf5Lock lock(hdf5Mutex());
   hid_t id = H5Gopen2(location, path.c_str(), H5P_DEFAULT);
   if (id < 0) fail("the file has no group '" + path + "' where one was expected (corrupt file?)");
-  return Handle(id);
+  Handle group(id);
+  checkGroupNameTable(group.get());
+  return group;
 }
 
 Handle openDataset(hid_t location, const std::string& path) {
@@ -455,9 +477,13 @@ std::vector<int64_t> datasetShape(hid_t dataset) {
 }
 
 std::vector<double> readDoubles(hid_t ds) { return readNumeric<double>({ds, false}, H5T_NATIVE_DOUBLE); }
-std::vector<float> readFloats(hid_t ds) { return readNumeric<float>({ds, false}, H5T_NATIVE_FLOAT); }
+std::vector<float> readFloats(hid_t ds, const PieceVisitor& visit, std::vector<float> buffer) {
+  return readNumeric<float>({ds, false}, H5T_NATIVE_FLOAT, visit, std::move(buffer));
+}
 std::vector<int64_t> readInt64(hid_t ds) { return readNumeric<int64_t>({ds, false}, H5T_NATIVE_INT64); }
-std::vector<int32_t> readInt32(hid_t ds) { return readNumeric<int32_t>({ds, false}, H5T_NATIVE_INT32); }
+std::vector<int32_t> readInt32(hid_t ds, const PieceVisitor& visit, std::vector<int32_t> buffer) {
+  return readNumeric<int32_t>({ds, false}, H5T_NATIVE_INT32, visit, std::move(buffer));
+}
 std::vector<int8_t> readBools(hid_t ds) { return readNumeric<int8_t>({ds, false}, H5T_NATIVE_INT8); }
 std::vector<std::string> readStrings(hid_t ds) { return readStringsFrom({ds, false}); }
 
@@ -476,8 +502,85 @@ std::vector<float> readFloatRows(hid_t ds, int64_t start, int64_t count) {
   return readSlab<float>(ds, H5T_NATIVE_FLOAT, start, count, shape[1]);
 }
 
+std::vector<CompoundMember> compoundMembers(hid_t dataset) {
+  Hdf5Lock lock(hdf5Mutex());
+  Handle type(H5Dget_type(dataset));
+  if (!type.valid() || H5Tget_class(type.get()) != H5T_COMPOUND) return {};
+  const int n = H5Tget_nmembers(type.get());
+  std::vector<CompoundMember> out;
+  for (int i = 0; i < std::max(0, n); ++i) {
+    char* name = H5Tget_member_name(type.get(), static_cast<unsigned>(i));
+    if (!name) fail("cannot read the fields of " + objectName(dataset) + " (corrupt file?)");
+    CompoundMember member{name, {}};
+    H5free_memory(name);
+    Handle memberType(H5Tget_member_type(type.get(), static_cast<unsigned>(i)));
+    if (memberType.valid()) member.type = typeInfoOf(memberType.get());
+    out.push_back(std::move(member));
+  }
+  return out;
+}
+
+// Reads field `member` of every record into `buffer` as `fieldType` (a compound with only it).
+static void readField(hid_t dataset, const std::string& member, hid_t fieldType, size_t fieldSize, void* buffer) {
+  Handle memType(H5Tcreate(H5T_COMPOUND, fieldSize));
+  check(H5Tinsert(memType.get(), member.c_str(), 0, fieldType), "cannot read field '" + member + "'");
+  check(H5Dread(dataset, memType.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer),
+        "cannot read field '" + member + "' of " + objectName(dataset) + " (corrupt or truncated file?)");
+}
+
+static TypeInfo memberType(hid_t dataset, const std::string& member, Handle& fileMemberType) {
+  Handle type(H5Dget_type(dataset));
+  const int index = H5Tget_member_index(type.get(), member.c_str());
+  if (index < 0) fail(objectName(dataset) + " has no field '" + member + "'");
+  fileMemberType = Handle(H5Tget_member_type(type.get(), static_cast<unsigned>(index)));
+  return typeInfoOf(fileMemberType.get());
+}
+
+std::vector<double> readCompoundNumbers(hid_t dataset, const std::string& member) {
+  Hdf5Lock lock(hdf5Mutex());
+  Handle fileType;
+  const TypeInfo info = memberType(dataset, member, fileType);
+  Handle space(checkId(H5Dget_space(dataset), "cannot read a dataspace"));
+  const int64_t n = elementCount(space.get());
+  checkFitsInMemory(n, 8, objectName(dataset));
+  std::vector<double> out(static_cast<size_t>(n));
+  if (n == 0) return out;
+  if (info.cls == TypeInfo::Class::Bool && info.size == 1) {
+    std::vector<int8_t> raw(static_cast<size_t>(n));  // numpy bool: an enum HDF5 will not convert
+    readField(dataset, member, fileType.get(), 1, raw.data());
+    for (int64_t i = 0; i < n; ++i) out[i] = raw[i] != 0 ? 1.0 : 0.0;
+    return out;
+  }
+  if (info.cls != TypeInfo::Class::Integer && info.cls != TypeInfo::Class::Unsigned &&
+      info.cls != TypeInfo::Class::Float)
+    fail("field '" + member + "' of " + objectName(dataset) + " holds " + info.numpyName() + ", not numbers");
+  readField(dataset, member, H5T_NATIVE_DOUBLE, sizeof(double), out.data());
+  return out;
+}
+
+std::vector<std::string> readCompoundStrings(hid_t dataset, const std::string& member) {
+  Hdf5Lock lock(hdf5Mutex());
+  Handle fileType;
+  const TypeInfo info = memberType(dataset, member, fileType);
+  if (info.cls != TypeInfo::Class::String || info.variableString || info.size == 0 || info.size > 65536)
+    fail("field '" + member + "' of " + objectName(dataset) + " is not fixed-width text");
+  Handle space(checkId(H5Dget_space(dataset), "cannot read a dataspace"));
+  const int64_t n = elementCount(space.get());
+  checkFitsInMemory(n, info.size + 32, objectName(dataset));
+  std::vector<char> raw(static_cast<size_t>(n) * info.size);
+  std::vector<std::string> out(static_cast<size_t>(n));
+  if (n == 0) return out;
+  readField(dataset, member, fileType.get(), info.size, raw.data());
+  for (int64_t i = 0; i < n; ++i) {
+    const char* text = raw.data() + static_cast<size_t>(i) * info.size;
+    out[i].assign(text, strnlen(text, info.size));  // numpy 'S' pads with NULs
+  }
+  return out;
+}
+
 bool hasAttribute(hid_t object, const std::string& name) {
   Hdf5Lock lock(hdf5Mutex());
+  checkAttributeMessages(object);
   return H5Aexists(object, name.c_str()) > 0;
 }
 
@@ -492,6 +595,7 @@ std::optional<std::string> readStringAttribute(hid_t object, const std::string& 
   Handle attr = openAttribute(object, name);
   Handle type(H5Aget_type(attr.get()));
   if (H5Tget_class(type.get()) != H5T_STRING) return std::nullopt;
+  if (H5Tis_variable_str(type.get()) > 0) checkVariableStringAttribute(object, name);
   auto values = readStringsFrom({attr.get(), true});
   if (values.empty()) return std::string();
   return values.front();
@@ -504,6 +608,7 @@ std::vector<std::string> readStringArrayAttribute(hid_t object, const std::strin
   Handle type(H5Aget_type(attr.get()));
   // An empty column-order is written by h5py as an empty float array.
   if (H5Tget_class(type.get()) != H5T_STRING) return {};
+  if (H5Tis_variable_str(type.get()) > 0) checkVariableStringAttribute(object, name);
   return readStringsFrom({attr.get(), true});
 }
 

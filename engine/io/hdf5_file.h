@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,20 +60,44 @@ std::vector<int64_t> datasetShape(hid_t dataset);  // empty for scalars
 
 // Whole-dataset reads converting to the requested type; throws on a non-numeric dataset.
 std::vector<double> readDoubles(hid_t dataset);
-std::vector<float> readFloats(hid_t dataset);
+// With `visit`, each piece is passed to it (on worker threads) as soon as it is read. A
+// `buffer` already holding as many elements as the dataset is filled instead of a new one.
+std::vector<float> readFloats(hid_t dataset, const std::function<void(const void*, int64_t, int64_t)>& visit = {},
+                              std::vector<float> buffer = {});
 std::vector<int64_t> readInt64(hid_t dataset);
-std::vector<int32_t> readInt32(hid_t dataset);
+std::vector<int32_t> readInt32(hid_t dataset, const std::function<void(const void*, int64_t, int64_t)>& visit = {},
+                               std::vector<int32_t> buffer = {});
 std::vector<int8_t> readBools(hid_t dataset);  // numpy bool (h5py enum) or any integer
 std::vector<std::string> readStrings(hid_t dataset);  // variable or fixed length, scalar or 1-D
 // Refuses (cw::Error) a variable-length string dataset whose heap references are damaged,
 // before libhdf5 reads them (it would crash). Cheap: reads the references and their heaps.
 void checkVariableStrings(hid_t dataset, int64_t n);
+// The same for the variable-length string attribute `name` of `object` (libhdf5 hangs or
+// crashes reading a damaged one); found by walking the object header ourselves.
+void checkVariableStringAttribute(hid_t object, const std::string& name);
+// Refuses a group whose old-style table of names (local heap) points outside the file, before
+// libhdf5 looks a name up in it (it would loop or crash).
+void checkGroupNameTable(hid_t group);
+// Refuses an object whose attribute messages claim more bytes than they hold (libhdf5 copies
+// past them while looking an attribute up).
+void checkAttributeMessages(hid_t object);
 // A hyperslab [start, start+count) of a 1-D numeric dataset.
 std::vector<float> readFloatsSlab(hid_t dataset, int64_t start, int64_t count);
 std::vector<int64_t> readInt64Slab(hid_t dataset, int64_t start, int64_t count);
 std::vector<int32_t> readInt32Slab(hid_t dataset, int64_t start, int64_t count);
 // Rows [start, start+count) of a 2-D dataset, row-major.
 std::vector<float> readFloatRows(hid_t dataset, int64_t start, int64_t count);
+
+// Compound (record) datasets: anndata < 0.7 stored obs/var tables this way.
+struct CompoundMember {
+  std::string name;
+  TypeInfo type;  // Class::Other for nested or unsupported member types
+};
+std::vector<CompoundMember> compoundMembers(hid_t dataset);  // empty when not compound
+// One field of a 1-D compound dataset: numbers (integers, floats, numpy bools) or fixed-width
+// text; throws cw::Error for other member types.
+std::vector<double> readCompoundNumbers(hid_t dataset, const std::string& member);
+std::vector<std::string> readCompoundStrings(hid_t dataset, const std::string& member);
 
 bool hasAttribute(hid_t object, const std::string& name);
 std::optional<std::string> readStringAttribute(hid_t object, const std::string& name);

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <string_view>
 #include <thread>
+#include <unordered_set>
 
 #include "cellwright/core/errors.h"
 #include "cellwright/core/strings.h"
@@ -45,64 +47,25 @@ FileFormat hdf5Flavor(const fs::path& path) {
   return FileFormat::Unknown;
 }
 
-struct ValueScan {
-  int64_t nonFinite = 0, negative = 0, nonInteger = 0;
-};
-
-// NaN/Inf, negative and non-whole values among values[begin, end) (a float of 2^23 or more is
-// always whole). Branch-free blocks the compiler vectorises; cloned for AVX2 where the CPU has it.
-__attribute__((target_clones("avx2", "default"))) ValueScan scanRange(const float* values, size_t begin, size_t end) {
-  ValueScan out;
-  constexpr float kAllWhole = 8388608.0f;
-  for (size_t start = begin; start < end; start += 4096) {
-    const size_t stop = std::min(end, start + 4096);
-    int32_t nonFinite = 0, negative = 0, nonInteger = 0;
-    for (size_t i = start; i < stop; ++i) {
-      const float x = values[i];
-      const bool finite = x - x == 0.0f;
-      const bool inRange = (x >= 0.0f) & (x < kAllWhole);
-      const float small = inRange ? x : 0.0f;
-      const bool whole =
-          (x >= kAllWhole) | (x < 0.0f) | (static_cast<float>(static_cast<int32_t>(small)) == x);
-      nonFinite += !finite;
-      negative += x < 0.0f;
-      nonInteger += finite & !whole;
-    }
-    out.nonFinite += nonFinite;
-    out.negative += negative;
-    out.nonInteger += nonInteger;
-  }
-  return out;
-}
-
-ValueScan scanValues(const std::vector<float>& values) {
-  const size_t n = values.size();
-  const unsigned threads = n < (size_t(1) << 22) ? 1u : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
-  std::vector<ValueScan> parts(threads);
-  auto scan = [&](unsigned part) { parts[part] = scanRange(values.data(), n * part / threads, n * (part + 1) / threads); };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(scan, t);
-  scan(0);
-  for (auto& th : pool) th.join();
-  ValueScan total;
-  for (const auto& p : parts) {
-    total.nonFinite += p.nonFinite;
-    total.negative += p.negative;
-    total.nonInteger += p.nonInteger;
-  }
-  return total;
+bool allDistinct(const std::vector<std::string>& names) {
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(names.size());
+  for (const auto& name : names)
+    if (!seen.insert(name).second) return false;
+  return true;
 }
 
 void makeNamesUnique(std::vector<std::string>& names, const std::string& what, Warnings& warnings) {
+  if (allDistinct(names)) return;  // the usual case, checked without copying every name
   if (const size_t changed = makeUnique(names))
     warnings.push_back(std::to_string(changed) + " duplicated " + what + " names were made unique by appending '-1', '-2', ...");
 }
 
-void finish(ReadResult& result, Feedback* feedback) {
+void finish(ReadResult& result, const std::optional<ValueScan>& xScan, Feedback* feedback) {
   Dataset& d = result.dataset;
   makeNamesUnique(d.obs.index, "cell", result.warnings);
   makeNamesUnique(d.var.index, "gene", result.warnings);
-  const ValueScan x = scanValues(d.X.data);
+  const ValueScan x = xScan ? *xScan : scanValues(d.X.data);
   if (x.nonFinite)
     throw Error("X contains " + std::to_string(x.nonFinite) + " NaN or infinite values; fix the matrix before loading it");
   // detectCountsSource(), reusing the scan of X.
@@ -123,7 +86,8 @@ void finish(ReadResult& result, Feedback* feedback) {
 
 }  // namespace
 
-static void readFormat(ReadResult& result, const fs::path& path, const ReadOptions& options, Feedback* feedback);
+static void readFormat(ReadResult& result, const fs::path& path, const ReadOptions& options,
+                       std::optional<ValueScan>& xScan, Feedback* feedback);
 
 FileFormat detectFormat(const fs::path& path) {
   std::error_code ec;
@@ -143,22 +107,24 @@ ReadResult readDataset(const fs::path& path, const ReadOptions& options, Feedbac
   if (!fs::exists(path, ec)) throw Error("file not found: '" + path.string() + "'");
   ReadResult result;
   result.format = detectFormat(path);
+  std::optional<ValueScan> xScan;  // filled by readers that scan X while reading it
   try {
-    readFormat(result, path, options, feedback);
+    readFormat(result, path, options, xScan, feedback);
   } catch (const std::bad_alloc&) {
     throw Error("not enough memory to read '" + path.filename().string() +
                 "' (is it corrupt, or larger than this machine's memory? backed mode reads it in chunks)");
   } catch (const std::length_error&) {
     throw Error("'" + path.filename().string() + "' claims impossibly large arrays (corrupt file?)");
   }
-  finish(result, feedback);
+  finish(result, xScan, feedback);
   return result;
 }
 
-static void readFormat(ReadResult& result, const fs::path& path, const ReadOptions& options, Feedback* feedback) {
+static void readFormat(ReadResult& result, const fs::path& path, const ReadOptions& options,
+                       std::optional<ValueScan>& xScan, Feedback* feedback) {
   std::error_code ec;
   switch (result.format) {
-    case FileFormat::H5ad: result.dataset = readH5adFile(path, options, result.warnings, feedback); break;
+    case FileFormat::H5ad: result.dataset = readH5adFile(path, options, result.warnings, feedback, &xScan); break;
     case FileFormat::TenxH5: result.dataset = readTenxH5File(path, options, result.warnings, feedback); break;
     case FileFormat::MatrixMarketDir:
       result.dataset = readMatrixMarketFolder(path, options, result.warnings, feedback);
@@ -226,34 +192,7 @@ static bool sortRows(CsrMatrix& m);
 
 bool canonicalizeRows(CsrMatrix& m) { return countDescents(m) > 0 && sortRows(m); }
 
-struct IndexScan {
-  int32_t lo = INT32_MAX, hi = INT32_MIN;
-  int64_t descents = 0;
-};
-
-// Range of the column indices of rows [rowBegin, rowEnd) and how often they fail to increase.
-__attribute__((target_clones("avx2", "default"))) static IndexScan scanRows(const CsrMatrix& m, int64_t rowBegin,
-                                                                           int64_t rowEnd) {
-  IndexScan p;
-  const int32_t* idx = m.indices.data();
-  for (int64_t r = rowBegin; r < rowEnd; ++r) {
-    const int64_t begin = m.indptr[r], end = m.indptr[r + 1];
-    if (begin == end) continue;
-    int32_t lo = idx[begin], hi = idx[begin];
-    int64_t descents = 0;
-    for (int64_t k = begin + 1; k < end; ++k) {
-      lo = std::min(lo, idx[k]);
-      hi = std::max(hi, idx[k]);
-      descents += idx[k] <= idx[k - 1];
-    }
-    p.lo = std::min(p.lo, lo);
-    p.hi = std::max(p.hi, hi);
-    p.descents += descents;
-  }
-  return p;
-}
-
-void validateAndCanonicalize(CsrMatrix& m, const std::string& what) {
+bool validateAndCanonicalize(CsrMatrix& m, const std::string& what, const PiecewiseIndexScan* scanned) {
   auto fail = [&](const std::string& why) { throw Error(what + " is corrupt: " + why); };
   if (static_cast<int64_t>(m.indptr.size()) != m.rows + 1)
     fail("indptr has " + std::to_string(m.indptr.size()) + " entries, expected " + std::to_string(m.rows + 1));
@@ -263,30 +202,29 @@ void validateAndCanonicalize(CsrMatrix& m, const std::string& what) {
     if (m.indptr[r + 1] < m.indptr[r]) fail("indptr decreases at row " + std::to_string(r));
   if (m.indptr.back() != m.nnz())
     fail("indptr ends at " + std::to_string(m.indptr.back()) + " but " + std::to_string(m.nnz()) + " values are stored");
-  // One pass over the indices, rows split over threads: their range and whether each row is
-  // sorted.
-  const unsigned threads =
-      m.nnz() < (int64_t(1) << 22) ? 1u : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
-  std::vector<IndexScan> parts(threads);
-  auto scan = [&](unsigned t) { parts[t] = scanRows(m, m.rows * t / threads, m.rows * (t + 1) / threads); };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(scan, t);
-  scan(0);
-  for (auto& th : pool) th.join();
-  int32_t lo = 0, hi = 0;
-  int64_t descents = 0;
-  if (m.nnz() > 0) {
-    lo = INT32_MAX;
-    hi = INT32_MIN;
-    for (const auto& p : parts) {
-      lo = std::min(lo, p.lo);
-      hi = std::max(hi, p.hi);
-      descents += p.descents;
-    }
+  // One pass over the indices (unless the reader scanned them as they arrived), rows split
+  // over threads: their range and whether each row is sorted.
+  IndexScan total;
+  if (scanned) {
+    total = scanned->result(m.indptr, m.indices);
+  } else {
+    const unsigned threads =
+        m.nnz() < (int64_t(1) << 22) ? 1u : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+    std::vector<IndexScan> parts(threads);
+    auto scan = [&](unsigned t) {
+      parts[t] = scanIndexRows(m.indptr.data(), m.indices.data(), m.rows * t / threads, m.rows * (t + 1) / threads);
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(scan, t);
+    scan(0);
+    for (auto& th : pool) th.join();
+    for (const auto& p : parts) total.add(p);
   }
+  const int32_t lo = m.nnz() > 0 ? total.lo : 0, hi = m.nnz() > 0 ? total.hi : 0;
+  const int64_t descents = total.descents;
   if (lo < 0 || hi >= m.cols)
     fail("column index " + std::to_string(lo < 0 ? lo : hi) + " outside 0.." + std::to_string(m.cols - 1));
-  if (descents > 0) sortRows(m);
+  return descents > 0 && sortRows(m);
 }
 
 static bool sortRows(CsrMatrix& m) {

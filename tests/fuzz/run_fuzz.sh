@@ -13,7 +13,8 @@ OUT=${FUZZ_WORK:-/tmp/cw_fuzz_build}
 mkdir -p "$OUT"
 SRC="$ROOT/engine/io/dataset.cpp $ROOT/engine/io/hdf5_lock.cpp $ROOT/engine/io/hdf5_file.cpp $ROOT/engine/io/hdf5_vlen_check.cpp $ROOT/engine/io/h5ad_reader.cpp
      $ROOT/engine/io/tenx_reader.cpp $ROOT/engine/io/readers.cpp $ROOT/engine/io/line_reader.cpp $ROOT/engine/io/mtx_reader.cpp
-     $ROOT/engine/io/text_reader.cpp $ROOT/engine/core/errors.cpp $ROOT/engine/core/strings.cpp $ROOT/engine/core/feedback.cpp"
+     $ROOT/engine/io/text_reader.cpp $ROOT/engine/io/parallel_read.cpp $ROOT/engine/io/matrix_scans.cpp
+     $ROOT/engine/io/chunk_index.cpp $ROOT/engine/io/object_header.cpp $ROOT/engine/core/errors.cpp $ROOT/engine/core/strings.cpp $ROOT/engine/core/feedback.cpp"
 declare -A FORMAT=([h5ad]=1 [tenx]=2 [mtx]=3 [csv]=4)
 declare -A SEEDS=([h5ad]="$ROOT/tests/data/io/formats $ROOT/tests/data/io/malformed"
                   [tenx]="$ROOT/tests/data/io/tenx/tenx_v3.h5 $ROOT/tests/data/io/tenx/tenx_v2.h5"

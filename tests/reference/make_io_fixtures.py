@@ -173,6 +173,33 @@ def main():
                       "counts": [int((type_codes == i).sum()) for i in range(3)]},
         "phase": {"kind": "categorical", "categories": ["G1", "S"], "counts": [10, 10]}})
 
+    # anndata 0.6: obs/var are record arrays (one compound dataset, fixed-width byte strings,
+    # an 'index' field), categoricals as codes with uns/<col>_categories, X dense.
+    name = "legacy_records.h5ad"
+    with h5py.File(os.path.join(OUT, name), "w") as f:
+        f.create_dataset("X", data=x.astype(np.float32))
+        width = max(len(c) for c in cells)
+        obs = np.zeros(N_OBS, dtype=[("index", "S%d" % width), ("cell_type", np.int8),
+                                     ("n_counts", np.float32), ("is_b", np.bool_), ("note", "S8")])
+        obs["index"] = [c.encode() for c in cells]
+        obs["cell_type"] = type_codes
+        obs["n_counts"] = x.sum(axis=1)
+        obs["is_b"] = type_codes == 0
+        obs["note"] = [("n%d" % i).encode() for i in range(N_OBS)]
+        f.create_dataset("obs", data=obs)
+        var = np.zeros(N_VARS, dtype=[("index", "S%d" % max(len(g) for g in genes)), ("n_cells", np.int64)])
+        var["index"] = [g.encode() for g in genes]
+        var["n_cells"] = np.count_nonzero(x, axis=0)
+        f.create_dataset("var", data=var)
+        uns = f.create_group("uns")
+        uns.create_dataset("cell_type_categories", data=np.array(types, dtype="S"))
+    expectations[name] = expectation(x, cells, genes, "float32", obs={
+        "cell_type": {"kind": "categorical", "categories": types,
+                      "counts": [int((type_codes == i).sum()) for i in range(3)]},
+        "n_counts": {"kind": "numeric", "sum": float(x.sum()), "first": float(x[0].sum())},
+        "is_b": {"kind": "bool", "n_true": int((type_codes == 0).sum())},
+        "note": {"kind": "string", "first": "n0", "last": "n%d" % (N_OBS - 1)}})
+
     # anndata >= 0.10 / CELLxGENE: nullable columns, missing categorical codes, Ensembl index
     # with symbols in var['feature_name'], plus every slot: obsm, obsp, layers, raw, nested uns.
     name = "cellxgene_style.h5ad"
