@@ -139,18 +139,18 @@ KnnResult hnswNeighbors(const RowMatrix& m, const KnnOptions& options, Feedback*
                                         static_cast<size_t>(options.hnswEfConstruction),
                                         static_cast<size_t>(options.seed));
   const int threads = detail::defaultThreads(options.threads);
-  constexpr int64_t kBatch = 1024;
-  const int64_t nBatches = (n + kBatch - 1) / kBatch;
+  constexpr int64_t kChunk = 64;
   // The first point is added alone so that concurrent insertions have an entry point.
   index.addPoint(rows.data(), 0);
-  for (int64_t b = 0; b < nBatches; ++b) {
-    pollCancel(feedback);
-    const int64_t begin = std::max<int64_t>(1, b * kBatch), end = std::min(n, (b + 1) * kBatch);
-    detail::parallelChunks(end - begin, threads, [&](int64_t i0, int64_t i1, int) {
-      for (int64_t i = begin + i0; i < begin + i1; ++i) index.addPoint(rows.data() + i * stride, static_cast<size_t>(i));
-    });
-    if (feedback) feedback->setProgress(0.5 * (b + 1) / nBatches, "building the neighbour index");
-  }
+  detail::dynamicChunks(
+      n - 1, threads, kChunk,
+      [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0 + 1; i < i1 + 1; ++i) index.addPoint(rows.data() + i * stride, static_cast<size_t>(i));
+      },
+      [&](int64_t done) {
+        pollCancel(feedback);
+        if (feedback) feedback->setProgress(0.5 * static_cast<double>(done) / n, "building the neighbour index");
+      });
   index.setEf(static_cast<size_t>(options.hnswEf > 0 ? options.hnswEf : std::max(2 * options.k, 64)));
   KnnResult out;
   out.n = n;
@@ -158,22 +158,23 @@ KnnResult hnswNeighbors(const RowMatrix& m, const KnnOptions& options, Feedback*
   out.approximate = true;
   out.indices.resize(n * options.k);
   out.distances.resize(n * options.k);
-  for (int64_t b = 0; b < nBatches; ++b) {
-    pollCancel(feedback);
-    const int64_t begin = b * kBatch, end = std::min(n, (b + 1) * kBatch);
-    detail::parallelChunks(end - begin, threads, [&](int64_t i0, int64_t i1, int) {
-      for (int64_t i = begin + i0; i < begin + i1; ++i) {
-        auto found = index.searchKnn(rows.data() + i * stride, static_cast<size_t>(options.k) + 1);
-        std::vector<int64_t> candidates;
-        while (!found.empty()) {
-          candidates.push_back(static_cast<int64_t>(found.top().second));
-          found.pop();
+  detail::dynamicChunks(
+      n, threads, kChunk,
+      [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          auto found = index.searchKnn(rows.data() + i * stride, static_cast<size_t>(options.k) + 1);
+          std::vector<int64_t> candidates;
+          while (!found.empty()) {
+            candidates.push_back(static_cast<int64_t>(found.top().second));
+            found.pop();
+          }
+          writeRow(out, m, i, std::move(candidates), options.metric);
         }
-        writeRow(out, m, i, std::move(candidates), options.metric);
-      }
-    });
-    if (feedback) feedback->setProgress(0.5 + 0.5 * (b + 1) / nBatches, "searching neighbours");
-  }
+      },
+      [&](int64_t done) {
+        pollCancel(feedback);
+        if (feedback) feedback->setProgress(0.5 + 0.5 * static_cast<double>(done) / n, "searching neighbours");
+      });
   return out;
 }
 #endif
