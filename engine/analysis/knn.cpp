@@ -15,6 +15,7 @@
 
 #include "cellwright/core/errors.h"
 #include "parallel.h"
+#include "simd_distance.h"
 
 namespace cw::analysis {
 namespace {
@@ -109,32 +110,47 @@ KnnResult exactNeighbors(const RowMatrix& m, const KnnOptions& options, Feedback
 }
 
 #ifdef CELLWRIGHT_WITH_HNSWLIB
+// hnswlib space over zero-padded float rows with the run-time chosen SIMD distance.
+class PaddedSpace : public hnswlib::SpaceInterface<float> {
+ public:
+  PaddedSpace(size_t dims, detail::SpaceKind kind)
+      : padded_(detail::paddedDims(dims)), distance_(detail::paddedDistance(kind)) {}
+  size_t get_data_size() override { return padded_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return distance_; }
+  void* get_dist_func_param() override { return &padded_; }
+
+ private:
+  size_t padded_;
+  hnswlib::DISTFUNC<float> distance_;
+};
+
 KnnResult hnswNeighbors(const RowMatrix& m, const KnnOptions& options, Feedback* feedback) {
   const int64_t n = m.rows();
   const int d = static_cast<int>(m.cols());
-  // hnswlib works in float; cosine runs as inner product on unit rows.
-  std::vector<float> rows(m.data(), m.data() + m.size());
-  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
-  if (options.metric == Metric::Euclidean)
-    space = std::make_unique<hnswlib::L2Space>(d);
-  else
-    space = std::make_unique<hnswlib::InnerProductSpace>(d);
-  hnswlib::HierarchicalNSW<float> index(space.get(), static_cast<size_t>(n), static_cast<size_t>(options.hnswM),
+  // hnswlib works in float; cosine runs as inner product on unit rows. Rows are zero-padded
+  // to the stride of the SIMD distance.
+  const int64_t stride = static_cast<int64_t>(detail::paddedDims(static_cast<size_t>(d)));
+  std::vector<float> rows(static_cast<size_t>(n * stride), 0.0f);
+  for (int64_t i = 0; i < n; ++i)
+    for (int j = 0; j < d; ++j) rows[i * stride + j] = static_cast<float>(m(i, j));
+  PaddedSpace space(static_cast<size_t>(d),
+                    options.metric == Metric::Euclidean ? detail::SpaceKind::SquaredL2 : detail::SpaceKind::InnerProduct);
+  hnswlib::HierarchicalNSW<float> index(&space, static_cast<size_t>(n), static_cast<size_t>(options.hnswM),
                                         static_cast<size_t>(options.hnswEfConstruction),
                                         static_cast<size_t>(options.seed));
   const int threads = detail::defaultThreads(options.threads);
-  constexpr int64_t kBatch = 1024;
-  const int64_t nBatches = (n + kBatch - 1) / kBatch;
+  constexpr int64_t kChunk = 64;
   // The first point is added alone so that concurrent insertions have an entry point.
   index.addPoint(rows.data(), 0);
-  for (int64_t b = 0; b < nBatches; ++b) {
-    pollCancel(feedback);
-    const int64_t begin = std::max<int64_t>(1, b * kBatch), end = std::min(n, (b + 1) * kBatch);
-    detail::parallelChunks(end - begin, threads, [&](int64_t i0, int64_t i1, int) {
-      for (int64_t i = begin + i0; i < begin + i1; ++i) index.addPoint(rows.data() + i * d, static_cast<size_t>(i));
-    });
-    if (feedback) feedback->setProgress(0.5 * (b + 1) / nBatches, "building the neighbour index");
-  }
+  detail::dynamicChunks(
+      n - 1, threads, kChunk,
+      [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0 + 1; i < i1 + 1; ++i) index.addPoint(rows.data() + i * stride, static_cast<size_t>(i));
+      },
+      [&](int64_t done) {
+        pollCancel(feedback);
+        if (feedback) feedback->setProgress(0.5 * static_cast<double>(done) / n, "building the neighbour index");
+      });
   index.setEf(static_cast<size_t>(options.hnswEf > 0 ? options.hnswEf : std::max(2 * options.k, 64)));
   KnnResult out;
   out.n = n;
@@ -142,22 +158,23 @@ KnnResult hnswNeighbors(const RowMatrix& m, const KnnOptions& options, Feedback*
   out.approximate = true;
   out.indices.resize(n * options.k);
   out.distances.resize(n * options.k);
-  for (int64_t b = 0; b < nBatches; ++b) {
-    pollCancel(feedback);
-    const int64_t begin = b * kBatch, end = std::min(n, (b + 1) * kBatch);
-    detail::parallelChunks(end - begin, threads, [&](int64_t i0, int64_t i1, int) {
-      for (int64_t i = begin + i0; i < begin + i1; ++i) {
-        auto found = index.searchKnn(rows.data() + i * d, static_cast<size_t>(options.k) + 1);
-        std::vector<int64_t> candidates;
-        while (!found.empty()) {
-          candidates.push_back(static_cast<int64_t>(found.top().second));
-          found.pop();
+  detail::dynamicChunks(
+      n, threads, kChunk,
+      [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          auto found = index.searchKnn(rows.data() + i * stride, static_cast<size_t>(options.k) + 1);
+          std::vector<int64_t> candidates;
+          while (!found.empty()) {
+            candidates.push_back(static_cast<int64_t>(found.top().second));
+            found.pop();
+          }
+          writeRow(out, m, i, std::move(candidates), options.metric);
         }
-        writeRow(out, m, i, std::move(candidates), options.metric);
-      }
-    });
-    if (feedback) feedback->setProgress(0.5 + 0.5 * (b + 1) / nBatches, "searching neighbours");
-  }
+      },
+      [&](int64_t done) {
+        pollCancel(feedback);
+        if (feedback) feedback->setProgress(0.5 + 0.5 * static_cast<double>(done) / n, "searching neighbours");
+      });
   return out;
 }
 #endif

@@ -14,6 +14,9 @@ namespace cw::analysis {
 namespace {
 
 using Dense = Eigen::MatrixXd;
+// Row-major panels for the sparse products: a row of V or U is then contiguous in memory
+// (column-major rows are strided by the number of genes or cells, a cache miss per entry).
+using RowDense = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // The centred matrix M = P - 1·meanᵀ, with P sparse (X itself, or X scaled and clipped).
 struct CentredOperator {
@@ -23,9 +26,10 @@ struct CentredOperator {
   int threads = 1;
 
   // M · V, V g × l.
-  Dense times(const Dense& v) const {
-    Dense out(rowsP.rows, v.cols());
-    const Eigen::RowVectorXd shift = mean.transpose() * v;
+  Dense times(const Dense& vColumns) const {
+    const RowDense v = vColumns;
+    RowDense out(rowsP.rows, v.cols());
+    const Eigen::RowVectorXd shift = mean.transpose() * vColumns;
     detail::parallelChunks(rowsP.rows, threads, [&](int64_t r0, int64_t r1, int) {
       for (int64_t r = r0; r < r1; ++r) {
         Eigen::RowVectorXd acc = -shift;
@@ -37,9 +41,10 @@ struct CentredOperator {
   }
 
   // Mᵀ · U, U n × l.
-  Dense transposeTimes(const Dense& u) const {
-    Dense out(colsP.rows, u.cols());
-    const Eigen::RowVectorXd columnSums = u.colwise().sum();
+  Dense transposeTimes(const Dense& uColumns) const {
+    const RowDense u = uColumns;
+    RowDense out(colsP.rows, u.cols());
+    const Eigen::RowVectorXd columnSums = uColumns.colwise().sum();
     detail::parallelChunks(colsP.rows, threads, [&](int64_t c0, int64_t c1, int) {
       for (int64_t c = c0; c < c1; ++c) {
         Eigen::RowVectorXd acc = -mean[c] * columnSums;

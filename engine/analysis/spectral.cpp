@@ -60,7 +60,9 @@ DenseMatrix spectralEmbedding(const CsrMatrix& graph, int dims, uint64_t seed, b
   // The trivial eigenvector (eigenvalue 1) is D^1/2 1: kept out of the Krylov space.
   Eigen::VectorXd trivial = degree.cwiseSqrt();
   trivial.normalize();
-  const int steps = static_cast<int>(std::min<int64_t>(n - 1, std::max(60, 20 * dims + 60)));
+  // 40 steps for 2 dimensions: the cost grows with the square of the steps (reorthogonalisation),
+  // and an initialisation needs the smooth directions, not eigenvectors to many digits.
+  const int steps = static_cast<int>(std::min<int64_t>(n - 1, std::max(40, 10 * dims + 20)));
   Eigen::MatrixXd basis(n, steps);
   Eigen::VectorXd alpha(steps), beta(steps);
   std::mt19937_64 rng(seed);

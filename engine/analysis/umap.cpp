@@ -3,63 +3,18 @@
 #include <algorithm>
 #include <atomic>
 #include <barrier>
-#include <bit>
 #include <cstdint>
 #include <cmath>
 #include <random>
+#include <limits>
 #include <thread>
+#include <utility>
 
 #include "cellwright/core/errors.h"
 #include "parallel.h"
+#include "umap_sgd.h"
 
 namespace cw::analysis {
-namespace {
-
-// xorshift128+ per thread: cheap and good enough for negative sampling.
-struct FastRandom {
-  uint64_t s0, s1;
-  explicit FastRandom(uint64_t seed) {
-    std::mt19937_64 init(seed);
-    s0 = init() | 1;
-    s1 = init();
-  }
-  uint64_t next() {
-    uint64_t x = s0;
-    const uint64_t y = s1;
-    s0 = y;
-    x ^= x << 23;
-    s1 = x ^ y ^ (x >> 17) ^ (y >> 26);
-    return s1 + y;
-  }
-};
-
-inline float clip4(float v) { return std::clamp(v, -4.0f, 4.0f); }
-
-// x^p for x > 0 via exp2(p log2 x) with P. Mineiro's fastapprox rational fits (relative error
-// about 1e-4): powf was half of the layout's time, and the SGD does not need more precision.
-inline float fastLog2(float x) {
-  const uint32_t bits = std::bit_cast<uint32_t>(x);
-  const float mantissa = std::bit_cast<float>((bits & 0x007FFFFFu) | 0x3f000000u);
-  const float y = static_cast<float>(bits) * 1.1920928955078125e-7f;
-  return y - 124.22551499f - 1.498030302f * mantissa - 1.72587999f / (0.3520887068f + mantissa);
-}
-inline float fastExp2(float p) {
-  const float clipped = std::max(p, -126.0f);
-  const float offset = clipped < 0 ? 1.0f : 0.0f;
-  const float z = clipped - static_cast<float>(static_cast<int>(clipped)) + offset;
-  return std::bit_cast<float>(static_cast<uint32_t>(
-      static_cast<float>(1 << 23) * (clipped + 121.2740575f + 27.7280233f / (4.84252568f - z) - 1.49012907f * z)));
-}
-inline float fastPow(float x, float p) { return fastExp2(p * fastLog2(x)); }
-
-// Relaxed atomic access: threads update shared coordinates lock-free (Hogwild), as umap-learn.
-inline float load(float& x) { return std::atomic_ref<float>(x).load(std::memory_order_relaxed); }
-inline void add(float& x, float delta) {
-  std::atomic_ref<float> ref(x);
-  ref.store(ref.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
-}
-
-}  // namespace
 
 std::pair<double, double> fitAB(double spread, double minDist) {
   if (!(spread > 0) || !(minDist >= 0) || minDist > spread)
@@ -117,29 +72,35 @@ UmapResult umap(const CsrMatrix& graph, const UmapOptions& options, Feedback* fe
   const int64_t n = graph.rows;
   if (graph.cols != n) throw Error("the neighbour graph is not square");
   if (n < 3) throw Error("UMAP needs at least 3 cells");
+  if (n > std::numeric_limits<int32_t>::max()) throw Error("too many cells for a UMAP layout");
   if (graph.nnz() == 0) throw Error("the neighbour graph has no edges; run `neighbors` first");
   if (options.nComponents < 1) throw Error("UMAP needs at least one output dimension");
+  if (options.nComponents > 8) throw Error("UMAP supports at most 8 output dimensions");
   UmapResult result;
   const int dim = options.nComponents;
   std::tie(result.a, result.b) = fitAB(options.spread, options.minDist);
-  const float a = static_cast<float>(result.a), b = static_cast<float>(result.b);
   result.epochs = options.epochs > 0 ? options.epochs : (n <= 10000 ? 500 : 200);
   const int nEpochs = result.epochs;
 
   // Edges below max / n_epochs would never be sampled: dropped, as umap-learn.
   float maxWeight = 0;
   for (float w : graph.data) maxWeight = std::max(maxWeight, w);
-  std::vector<int32_t> head, tail;
-  std::vector<double> epochsPerSample;
-  for (int64_t i = 0; i < n; ++i)
+  detail::UmapSchedule schedule;
+  schedule.rowStart.assign(1, 0);
+  for (int64_t i = 0; i < n; ++i) {
     for (int64_t p = graph.indptr[i]; p < graph.indptr[i + 1]; ++p) {
       const float w = graph.data[p];
       if (!(w >= maxWeight / static_cast<float>(nEpochs)) || w <= 0) continue;
-      head.push_back(static_cast<int32_t>(i));
-      tail.push_back(graph.indices[p]);
-      epochsPerSample.push_back(static_cast<double>(maxWeight) / w);  // n_epochs / (n_epochs * w / max)
+      schedule.tail.push_back(graph.indices[p]);
+      schedule.epochsPerSample.push_back(maxWeight / w);  // n_epochs / (n_epochs * w / max)
     }
-  const size_t nEdges = head.size();
+    schedule.rowStart.push_back(static_cast<int64_t>(schedule.tail.size()));
+  }
+  const size_t nEdges = schedule.tail.size();
+  schedule.nextSample = schedule.epochsPerSample;
+  schedule.nextNegative.resize(nEdges);
+  for (size_t e = 0; e < nEdges; ++e)
+    schedule.nextNegative[e] = schedule.epochsPerSample[e] / static_cast<float>(options.negativeSampleRate);
 
   // Initialisation, scaled to [0, 10] per axis.
   std::vector<float> emb(n * dim);
@@ -174,76 +135,30 @@ UmapResult umap(const CsrMatrix& graph, const UmapOptions& options, Feedback* fe
     for (int64_t i = 0; i < n; ++i) emb[i * dim + d] = 10.0f * (emb[i * dim + d] - lo) / range;
   }
 
-  std::vector<double> nextSample(epochsPerSample), nextNegative(nEdges), epochsPerNegative(nEdges);
-  for (size_t e = 0; e < nEdges; ++e) {
-    epochsPerNegative[e] = epochsPerSample[e] / options.negativeSampleRate;
-    nextNegative[e] = epochsPerNegative[e];
-  }
+  // Each thread takes a contiguous range of heads holding about the same number of edges.
   const int threads = std::max(1, std::min<int>(detail::defaultThreads(options.threads), static_cast<int>(nEdges / 1000 + 1)));
-  std::vector<FastRandom> randoms;
+  std::vector<int64_t> rowSplit(threads + 1, n);
+  rowSplit[0] = 0;
+  for (int t = 1; t < threads; ++t)
+    rowSplit[t] = std::upper_bound(schedule.rowStart.begin(), schedule.rowStart.end(),
+                                   static_cast<int64_t>(nEdges * t / threads)) - schedule.rowStart.begin() - 1;
+  std::vector<detail::UmapRandom> randoms;
   for (int t = 0; t < threads; ++t) randoms.emplace_back(options.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(t) + 1);
-  const float gamma = static_cast<float>(options.repulsionStrength);
+  const detail::UmapCurve curve{static_cast<float>(result.a), static_cast<float>(result.b),
+                    static_cast<float>(2.0 * options.repulsionStrength * result.b),
+                    static_cast<float>(options.negativeSampleRate)};
+  const detail::UmapEpochKernel layout = detail::umapEpochKernel(dim);
   std::atomic<bool> stop{false};
   std::exception_ptr failure;
-
-  auto runEpochSlice = [&](int epoch, size_t e0, size_t e1, FastRandom& random) {
-    const float alpha = static_cast<float>(options.learningRate * (1.0 - static_cast<double>(epoch) / nEpochs));
-    const double now = epoch;
-    float current[8], delta[8];
-    for (size_t e = e0; e < e1; ++e) {
-      if (nextSample[e] > now) continue;
-      float* cur = &emb[static_cast<int64_t>(head[e]) * dim];
-      float* oth = &emb[static_cast<int64_t>(tail[e]) * dim];
-      float dist2 = 0;
-      for (int d = 0; d < dim && d < 8; ++d) {
-        current[d] = load(cur[d]);
-        const float diff = current[d] - load(oth[d]);
-        delta[d] = diff;
-        dist2 += diff * diff;
-      }
-      float coeff = 0;
-      if (dist2 > 0) {
-        const float powered = fastPow(dist2, b);  // d^2b; d^(2b - 2) = d^2b / d^2 saves a second pow
-        coeff = -2.0f * a * b * (powered / dist2) / (a * powered + 1.0f);
-      }
-      for (int d = 0; d < dim; ++d) {
-        const float grad = clip4(coeff * delta[d]) * alpha;
-        current[d] += grad;
-        add(cur[d], grad);
-        add(oth[d], -grad);
-      }
-      nextSample[e] += epochsPerSample[e];
-      const int nNegative = static_cast<int>((now - nextNegative[e]) / epochsPerNegative[e]);
-      for (int s = 0; s < nNegative; ++s) {
-        const int64_t k = static_cast<int64_t>(random.next() % static_cast<uint64_t>(n));
-        float* neg = &emb[k * dim];
-        float negDist2 = 0;
-        for (int d = 0; d < dim; ++d) {
-          delta[d] = current[d] - load(neg[d]);
-          negDist2 += delta[d] * delta[d];
-        }
-        float repel = 0;
-        if (negDist2 > 0)
-          repel = 2.0f * gamma * b / ((0.001f + negDist2) * (a * fastPow(negDist2, b) + 1.0f));
-        else if (k == head[e])
-          continue;
-        for (int d = 0; d < dim; ++d) {
-          const float grad = (repel > 0 ? clip4(repel * delta[d]) : 4.0f) * alpha;
-          current[d] += grad;
-          add(cur[d], grad);
-        }
-      }
-      nextNegative[e] += nNegative * epochsPerNegative[e];
-    }
-  };
-  if (dim > 8) throw Error("UMAP supports at most 8 output dimensions");
 
   // Persistent workers meet at a barrier after each epoch; the first polls cancel and reports.
   std::barrier sync(threads, [&]() noexcept {});
   auto worker = [&](int t) {
-    const size_t e0 = nEdges * t / threads, e1 = nEdges * (t + 1) / threads;
     for (int epoch = 0; epoch < nEpochs; ++epoch) {
-      if (!stop.load(std::memory_order_relaxed)) runEpochSlice(epoch, e0, e1, randoms[t]);
+      const float alpha = static_cast<float>(options.learningRate * (1.0 - static_cast<double>(epoch) / nEpochs));
+      if (!stop.load(std::memory_order_relaxed))
+        layout(emb.data(), static_cast<uint32_t>(n), schedule, rowSplit[t], rowSplit[t + 1], static_cast<float>(epoch),
+               alpha, curve, randoms[t]);
       if (t == 0 && feedback) {
         try {
           feedback->throwIfCanceled();
