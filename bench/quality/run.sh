@@ -39,6 +39,15 @@ recipe() {
   esac
 }
 
+# Per-model config for CPU runs: fewer genes so a few epochs fit in minutes.
+model_config() {
+  case "$1" in
+    bioformer) echo '{"n_hvg":200}' ;;
+    screformer) echo '{"n_hvg":500}' ;;
+    *) echo '{}' ;;
+  esac
+}
+
 task_args() {
   case "$1" in
     zheng) echo "--data $data/zheng2017_pbmc_facs_3874.h5ad --split 0.6,0.2,0.2" ;;
@@ -74,7 +83,7 @@ finetune() {  # task model run-name extra-args...
   local start=$SECONDS
   # shellcheck disable=SC2046
   if "$cli" finetune --model "$model" --label cell_type -o "$dir" --force --epochs "$epochs" --seed 2022 \
-       --preset small --device cpu $(task_args "$task") $(recipe "$model") "$@" \
+       --preset small --device cpu --config "$(model_config "$model")" $(task_args "$task") $(recipe "$model") "$@" \
        > "$out/$name.stdout" 2> "$out/$name.stderr"; then
     echo "$((SECONDS - start))" > "$dir/seconds.txt"
   else
@@ -88,7 +97,7 @@ pretrain() {  # task model -> run folder out/pre_<task>_<model>
   echo "== pretrain $model for $task" >&2
   local start=$SECONDS
   if "$cli" pretrain --model "$model" --data "$(corpus "$task")" -o "$dir" --force --epochs "$pretrain_epochs" \
-       --seed 2022 --preset small --device cpu > "$dir.stdout" 2> "$dir.stderr"; then
+       --seed 2022 --preset small --device cpu --config "$(model_config "$model")" > "$dir.stdout" 2> "$dir.stderr"; then
     echo "$((SECONDS - start))" > "$dir/seconds.txt"
   else
     echo "   failed: $(tail -1 "$dir.stderr")" >&2
