@@ -26,9 +26,9 @@ def init_text(run, cfg):
     if not init:
         return "scratch"
     pre = pathlib.Path(init)
-    if (pre / "config.json").exists():
-        p = read(pre / "config.json")
-        return f"pre-trained {p['trainer']['epochs']} ep, {seconds(pre)} s"
+    if (pre / "history.json").exists():
+        epochs = len(read(pre / "history.json").get("epochs", []))
+        return f"pre-trained {epochs} ep, {seconds(pre)} s"
     return "pre-trained"
 
 
