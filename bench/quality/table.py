@@ -1,28 +1,56 @@
 #!/usr/bin/python3
-"""Collects the quality runs' metrics.json into a Markdown table (bench/results/quality.md)."""
+"""Collects the quality runs' metrics.json into a Markdown table (bench/results/quality.md),
+followed by the hand-written notes in bench/quality/notes.md."""
 import json
 import pathlib
 import sys
 
 out = pathlib.Path(sys.argv[1])
+notes = pathlib.Path(__file__).with_name("notes.md")
 tasks = [("zheng", "Sorted PBMCs (zheng2017, 10 types), stratified 0.6/0.2/0.2, seed 2022"),
          ("sorted_to_pbmc3k", "2-study: train sorted (zheng2017_facs) -> test 10x_pbmc3k"),
          ("pbmc3k_to_sorted", "2-study: train 10x_pbmc3k -> test sorted (zheng2017_facs)")]
+
+
+def read(path):
+    return json.loads(path.read_text())
+
+
+def seconds(run):
+    f = run / "seconds.txt"
+    return f.read_text().strip() if f.exists() else ""
+
+
+def init_text(run, cfg):
+    init = cfg.get("init", "")
+    if not init:
+        return "scratch"
+    pre = pathlib.Path(init)
+    if (pre / "history.json").exists():
+        epochs = len(read(pre / "history.json").get("epochs", []))
+        return f"pre-trained {epochs} ep, {seconds(pre)} s"
+    return "pre-trained"
+
+
 print("# Quality table (issue 5)\n")
-print("Produced by `bench/quality/run.sh` (CLI `finetune`, preset `small`, CPU, from scratch, "
-      "no pre-training). Accuracy and macro-F1 on the test part; 2-study runs test only the "
-      "labels present in training (the others are listed as excluded).\n")
+print("Produced by `bench/quality/run.sh` (CLI `pretrain` / `finetune`, preset `small`, CPU). "
+      "Accuracy and macro-F1 on the test part; 2-study runs use the cell types both studies share "
+      "(test labels absent from training, and training labels absent from the test study, are "
+      "left out and listed).\n")
 for key, title in tasks:
     print(f"## {title}\n")
-    print("| model | preset | accuracy | macro-F1 | test cells | epochs | seconds | excluded labels |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | init | preset | accuracy | macro-F1 | test cells | epochs | optimiser, lr, wd | seconds | left out |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for run in sorted(out.glob(f"{key}_*")):
         if not run.is_dir() or not (run / "metrics.json").exists():
             continue
-        m = json.loads((run / "metrics.json").read_text())
-        cfg = json.loads((run / "config.json").read_text())
-        seconds = (run / "seconds.txt").read_text().strip() if (run / "seconds.txt").exists() else ""
-        excluded = ", ".join(m.get("excluded_labels", [])) or "-"
-        print(f"| {m['model']} | {m['preset']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['n_test']} | "
-              f"{cfg['trainer']['epochs']} | {seconds} | {excluded} |")
+        m = read(run / "metrics.json")
+        cfg = read(run / "config.json")
+        t = cfg["trainer"]
+        left = m.get("excluded_labels", []) + [f"{l} (train)" for l in m.get("excluded_train_labels", [])]
+        print(f"| {m['model']} | {init_text(run, cfg)} | {m['preset']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | "
+              f"{m['n_test']} | {t['epochs']} | {t['optimizer']} {t['learning_rate']:g} {t['weight_decay']:g} | "
+              f"{seconds(run)} | {', '.join(left) or '-'} |")
     print()
+if notes.exists():
+    print(notes.read_text().rstrip())

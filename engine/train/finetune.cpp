@@ -66,7 +66,7 @@ nlohmann::json trainerToJson(const TrainerOptions& t) {
   return {{"epochs", t.epochs},
           {"batch_size", t.batchSize},
           {"micro_batch_size", t.microBatchSize},
-          {"optimizer", t.optimizer == OptimizerKind::AdamW ? "adamw" : "adam"},
+          {"optimizer", t.optimizer == OptimizerKind::AdamW ? "adamw" : t.optimizer == OptimizerKind::Sgd ? "sgd" : "adam"},
           {"learning_rate", t.learningRate},
           {"weight_decay", t.weightDecay},
           {"warmup_fraction", t.warmupFraction},
@@ -130,6 +130,7 @@ FineTuneResult fineTune(const Dataset& dataset, const FineTuneOptions& options, 
       for (size_t i = 0; i < column.size(); ++i) batchValues.push_back(column.valueAsString(i));
       auto b = batchSplit(codes, batchValues, options.testBatch, options.fractions.validationFraction, options.fractions.seed);
       for (int code : b.excludedLabels) result.excludedLabels.push_back(labels.names[code]);
+      for (int code : b.excludedTrainLabels) result.excludedTrainLabels.push_back(labels.names[code]);
       parts.push_back({"", b.split});
       splitJson["train_batches"] = b.trainBatches;
       break;
@@ -166,6 +167,11 @@ FineTuneResult fineTune(const Dataset& dataset, const FineTuneOptions& options, 
     std::string list;
     for (const auto& l : result.excludedLabels) list += (list.empty() ? "" : ", ") + l;
     run.get()->warning("labels of the test batch absent from training, left out of the test: " + list);
+  }
+  if (!result.excludedTrainLabels.empty()) {
+    std::string list;
+    for (const auto& l : result.excludedTrainLabels) list += (list.empty() ? "" : ", ") + l;
+    run.get()->warning("labels of the training batches absent from the test batch, left out of training: " + list);
   }
 
   const auto genes = !init.genesFile.empty() ? preprocess::GeneVocabulary::load(init.genesFile)
@@ -320,6 +326,7 @@ FineTuneResult fineTune(const Dataset& dataset, const FineTuneOptions& options, 
     metrics["train_batches"] = splitJson["train_batches"];
     metrics["test_batch"] = options.testBatch;
     metrics["excluded_labels"] = result.excludedLabels;
+    metrics["excluded_train_labels"] = result.excludedTrainLabels;
   }
   metrics["model"] = options.model;
   metrics["preset"] = result.preset;

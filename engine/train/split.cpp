@@ -70,16 +70,23 @@ BatchSplitResult batchSplit(const std::vector<int>& labels, const std::vector<st
   BatchSplitResult out;
   std::vector<int> trainLabels(labels.size(), -1);
   std::set<std::string> others;
+  std::set<int> testLabels, trainOnly;
   bool testFound = false;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (batches[i] == testBatch) testFound = true;
-    else if (!batches[i].empty()) {
-      trainLabels[i] = labels[i];
-      others.insert(batches[i]);
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (batches[i] == testBatch) {
+      testFound = true;
+      if (labels[i] >= 0) testLabels.insert(labels[i]);
     }
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (batches[i] == testBatch || batches[i].empty()) continue;
+    others.insert(batches[i]);
+    if (labels[i] < 0) continue;
+    if (testLabels.count(labels[i])) trainLabels[i] = labels[i];
+    else trainOnly.insert(labels[i]);
   }
   if (!testFound) throw Error("no cell has batch '" + testBatch + "'");
   if (others.empty()) throw Error("every cell is in batch '" + testBatch + "': nothing left to train on");
+  out.excludedTrainLabels.assign(trainOnly.begin(), trainOnly.end());
   out.trainBatches.assign(others.begin(), others.end());
   SplitOptions o;
   o.trainFraction = 1.0 - validationFraction;

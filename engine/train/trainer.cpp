@@ -36,7 +36,8 @@ bool isOutOfMemoryError(const std::exception& error) {
 OptimizerKind parseOptimizerKind(const std::string& name) {
   if (name == "adam") return OptimizerKind::Adam;
   if (name == "adamw") return OptimizerKind::AdamW;
-  throw Error("unknown optimiser '" + name + "' (use adam or adamw)");
+  if (name == "sgd") return OptimizerKind::Sgd;
+  throw Error("unknown optimiser '" + name + "' (use adam, adamw or sgd)");
 }
 
 Precision parsePrecision(const std::string& name) {
@@ -236,6 +237,9 @@ class Trainer {
     if (o_.optimizer == OptimizerKind::AdamW)
       optimizer_ = std::make_unique<torch::optim::AdamW>(
           params_, torch::optim::AdamWOptions(o_.learningRate).weight_decay(o_.weightDecay));
+    else if (o_.optimizer == OptimizerKind::Sgd)
+      optimizer_ = std::make_unique<torch::optim::SGD>(
+          params_, torch::optim::SGDOptions(o_.learningRate).momentum(0.9).weight_decay(o_.weightDecay));
     else
       optimizer_ = std::make_unique<torch::optim::Adam>(
           params_, torch::optim::AdamOptions(o_.learningRate).weight_decay(o_.weightDecay));

@@ -19,6 +19,7 @@ void checkConfig(const ScReformerConfig& c) {
   if (c.dim <= 0 || c.layers <= 0 || c.heads <= 0 || c.dim_head <= 0 || c.ff_mult <= 0 || c.ff_chunks <= 0 ||
       c.bucket_size <= 0 || c.n_hashes <= 0 || c.n_bins < 2 || c.head_hidden1 <= 0 || c.head_hidden2 <= 0)
     throw cw::Error("scReformer-BERT sizes must be positive");
+  if (c.n_hvg < 0) throw cw::Error("scReformer-BERT 'n_hvg' must be 0 (every gene) or positive");
   if (c.encoder != "lsh" && c.encoder != "full") throw cw::Error("scReformer-BERT 'encoder' must be lsh or full");
   if (c.dim % 2 != 0) throw cw::Error("scReformer-BERT 'dim' must be even (sinusoidal positions)");
   if (c.dropout < 0 || c.dropout >= 1 || c.head_dropout < 0 || c.head_dropout >= 1)
@@ -211,13 +212,16 @@ class ScReformerPlugin : public ModelPlugin {
             {"head_hidden2", "classifier MLP second layer (paper 128)"},
             {"head_dropout", "classifier MLP dropout (default 0.1)"},
             {"mask_fraction", "share of expressed genes masked in pre-training (paper 0.15)"},
+            {"n_hvg", "0 (default, paper): every gene; N: only the N highly variable genes (the paper's 3,000-HVG "
+                      "ablation; makes CPU runs affordable)"},
             {"mask_replace_fraction", "of the masked genes, share replaced by MASK, rest unchanged (paper 0.9)"}};
   }
   TokenizerSpec tokenizerSpec(const nlohmann::json& config) const override {
     auto c = configFromJson(config, ScReformerConfig{}, "screformer");
     TokenizerSpec spec;
     spec.kind = "scbert";
-    spec.genes = GeneSelection::All;
+    spec.genes = c.n_hvg > 0 ? GeneSelection::HighlyVariable : GeneSelection::All;
+    spec.nHighlyVariable = c.n_hvg;
     spec.values = ValueSource::LogNormalized;
     spec.log2 = c.log2;
     spec.binning = Binning::ClipFloor;

@@ -31,6 +31,7 @@ struct ScReformerConfig {
   double head_dropout = 0.1;
   double mask_fraction = 0.15;
   double mask_replace_fraction = 0.9;
+  int64_t n_hvg = 0;            // 0 = every gene (paper); N = only N highly variable genes (paper's HVG ablation)
 
   template <class Visit>
   void visitFields(Visit&& v) {
@@ -55,6 +56,7 @@ struct ScReformerConfig {
     v("head_dropout", head_dropout);
     v("mask_fraction", mask_fraction);
     v("mask_replace_fraction", mask_replace_fraction);
+    v("n_hvg", n_hvg);
   }
 };
 

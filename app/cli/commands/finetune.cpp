@@ -127,7 +127,7 @@ Command makeFineTuneCommand() {
       {"--weight-decay", true, "AdamW weight decay", "0.01"},
       {"--warmup", true, "share of steps with linear warm-up", "0.05"},
       {"--decay", true, "constant, linear or cosine", "cosine"},
-      {"--optimizer", true, "adam or adamw", "adamw"},
+      {"--optimizer", true, "adam, adamw or sgd (momentum 0.9)", "adamw"},
       {"--precision", true, "fp32, bf16 or fp16 (CUDA only)", "fp32"},
       {"--clip", true, "gradient norm clip (0 = off)", "1.0"},
       {"--patience", true, "early stopping after N epochs without improvement (0 = off)", "0"},

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "cellwright/core/atomic_file.h"
@@ -119,6 +121,41 @@ TEST(FineTune, BatchSplitReportsLabelsAbsentFromTraining) {
   EXPECT_EQ(result.metrics["train_batches"], nlohmann::json::array({"g1"}));
   EXPECT_EQ(result.metrics["test_batch"], "g2");
   EXPECT_EQ(result.metrics["n_test"], 16 + 11);  // g2 cells of labels 0 and 1
+}
+
+TEST(FineTune, BatchSplitTrainsOnlyOnLabelsOfTheTestBatch) {
+  // Drop label "2" from the test batch g2: its g1 cells must leave training and validation.
+  const auto& d = demo();
+  const auto& type = d.obs.at("cell_type");
+  const auto& batch = d.obs.at("batch");
+  std::vector<int64_t> keep;
+  for (int64_t i = 0; i < d.nObs(); ++i)
+    if (!(type.valueAsString(i) == "2" && batch.valueAsString(i) == "g2")) keep.push_back(i);
+  auto subset = d.selectObs(keep);
+  const auto dir = runDir("batch_shared");
+  auto o = logregOptions(dir);
+  o.split = SplitMode::Batch;
+  o.batchKey = "batch";
+  o.testBatch = "g2";
+  auto result = fineTune(subset, o);
+  EXPECT_EQ(result.metrics["excluded_train_labels"], nlohmann::json::array({"2"}));
+  EXPECT_EQ(result.metrics["excluded_labels"], nlohmann::json::array());
+  const auto split = readJsonFile(dir / "split.json");
+  std::map<std::string, std::string> labelOf;
+  for (int64_t i = 0; i < subset.nObs(); ++i) labelOf[subset.obs.index[i]] = subset.obs.at("cell_type").valueAsString(i);
+  size_t used = 0;
+  for (const char* part : {"train", "validation"})
+    for (const auto& name : split[part]) {
+      EXPECT_NE(labelOf.at(name.get<std::string>()), "2");
+      EXPECT_EQ(subset.obs.at("batch").valueAsString(std::find(subset.obs.index.begin(), subset.obs.index.end(),
+                                                                name.get<std::string>()) - subset.obs.index.begin()),
+                "g1");
+      ++used;
+    }
+  size_t g1Shared = 0;
+  for (int64_t i = 0; i < subset.nObs(); ++i)
+    if (subset.obs.at("batch").valueAsString(i) == "g1" && labelOf[subset.obs.index[i]] != "2") ++g1Shared;
+  EXPECT_EQ(used, g1Shared);
 }
 
 TEST(FineTune, CrossValidationReportsMeanAndSd) {

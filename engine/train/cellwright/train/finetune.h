@@ -46,6 +46,7 @@ struct FineTuneResult {
   std::string preset, device;
   TrainerResult training;           // the (last) model's training
   std::vector<std::string> excludedLabels;
+  std::vector<std::string> excludedTrainLabels;  // batch split: training labels absent from the test batch
 };
 
 // Throws cw::Error on bad input, cw::Canceled on cancel (checkpoints stay).

@@ -26,13 +26,16 @@ SplitResult stratifiedSplit(const std::vector<int>& labels, const SplitOptions& 
 // k stratified folds: fold f's test part is the f-th fold. Cells with code < 0 are left out.
 std::vector<std::vector<int64_t>> stratifiedFolds(const std::vector<int>& labels, int k, uint64_t seed);
 
-// Cross-study transfer: train (and validate, a stratified `validationFraction` of them) on
-// cells whose batch is not `testBatch`, test on the cells of `testBatch` whose label occurs
-// in training. Labels of the test batch absent from training are listed, not tested.
+// Cross-study transfer on the labels both sides share: train (and validate, a stratified
+// `validationFraction` of them) on cells whose batch is not `testBatch` and whose label occurs
+// in `testBatch`; test on the cells of `testBatch` whose label occurs in training. Labels of
+// the test batch absent from training, and training labels absent from the test batch, are
+// listed, not used (a class the test batch cannot hold would only add wrong predictions).
 struct BatchSplitResult {
   SplitResult split;
   std::vector<std::string> trainBatches;
-  std::vector<int> excludedLabels;  // label codes
+  std::vector<int> excludedLabels;       // label codes of the test batch absent from training
+  std::vector<int> excludedTrainLabels;  // label codes of the training batches absent from the test batch
 };
 BatchSplitResult batchSplit(const std::vector<int>& labels, const std::vector<std::string>& batches,
                             const std::string& testBatch, double validationFraction, uint64_t seed);

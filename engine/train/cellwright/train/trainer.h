@@ -53,7 +53,10 @@ struct TrainingData {
   std::function<std::vector<int64_t>(int epoch)> trainOrder;
 };
 
-enum class OptimizerKind { Adam, AdamW };
+// Sgd: momentum 0.9, coupled L2 weight decay. Its implicit bias (towards the minimum-norm
+// solution) suits the linear baseline: Adam spreads weight over rare genes, which hurts
+// cross-study transfer (docs/models.md).
+enum class OptimizerKind { Adam, AdamW, Sgd };
 enum class Precision { Float32, BFloat16, Float16 };  // the last two on CUDA only
 enum class Monitor { ValidationLoss, ValidationAccuracy };
 
@@ -121,7 +124,7 @@ std::string historyToJson(const TrainerResult& result);
 // True for CUDA's (or an injected) out-of-memory error.
 bool isOutOfMemoryError(const std::exception& error);
 
-OptimizerKind parseOptimizerKind(const std::string& name);  // "adam" | "adamw"
+OptimizerKind parseOptimizerKind(const std::string& name);  // "adam" | "adamw" | "sgd"
 Precision parsePrecision(const std::string& name);          // "fp32" | "bf16" | "fp16"
 Monitor parseMonitor(const std::string& name);              // "val_loss" | "val_accuracy"
 
