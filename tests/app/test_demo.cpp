@@ -195,7 +195,9 @@ TEST_F(DemoRun, UmapCoordinatesSeparateTheClusters) {
   ASSERT_EQ(rows.front(), (std::vector<std::string>{"cell", "truth", "split", "umap_1", "umap_2", "cellpatch_umap_1",
                                                     "cellpatch_umap_2", "pred_cellpatch", "pred_logreg"}));
   for (size_t i = 1; i < rows.size(); ++i) EXPECT_EQ(rows[i][1], truthOf.at(rows[i][0]));
-  // In the expression UMAP most cells' 5 nearest neighbours are mostly of their own cluster.
+  // Most cells' 5 nearest neighbours are mostly of their own type. umap-learn's worst of ten
+  // seeds on the same representations: 67 (X_pca) and 70 (X_cw_cellpatch) cells of 80
+  // (tests/reference/demo_umap_neighbours.py); we accept two cells fewer.
   for (size_t xColumn : {3u, 5u}) {
     int agreeing = 0;
     for (size_t i = 1; i < rows.size(); ++i) {
@@ -211,7 +213,7 @@ TEST_F(DemoRun, UmapCoordinatesSeparateTheClusters) {
       for (int k = 0; k < 5; ++k) same += near[k].second == rows[i][1];
       agreeing += same >= 3;
     }
-    EXPECT_GE(agreeing, xColumn == 3 ? 68 : 60) << "column " << rows.front()[xColumn];
+    EXPECT_GE(agreeing, xColumn == 3 ? 65 : 68) << "column " << rows.front()[xColumn];
   }
 }
 
