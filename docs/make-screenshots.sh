@@ -16,6 +16,7 @@ run "$app" --open "$data" --analyse --view paga --screenshot "$out/paga.png" --v
 run "$app" --open ../shared/data/pbmc3k_seurat_2638.h5ad --view preprocess --screenshot "$out/preprocess.png"
 run "$app" --open "$data" --analyse --view de --color-by leiden --screenshot "$out/de-dotplot.png"
 run "$app" --open "$data" --analyse --view violin --color-by leiden --screenshot "$out/de-violin.png" --view-only
+run "$app" --open "$data" --analyse --view training --train mlp --epochs 20 --screenshot "$out/training.png"
 demo=$(mktemp -d)
 "$cli" demo -o "$demo/run" > /dev/null
 run "$app" --run "$demo/run" --view confusion --screenshot "$out/confusion.png" --view-only

@@ -2,14 +2,17 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDockWidget>
 #include <QFileInfo>
 #include <QSettings>
 #include <QDoubleSpinBox>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTemporaryDir>
 #include <QTimer>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cellwright/analysis/grouping.h"
@@ -24,13 +27,15 @@
 #include "cellwright/ui/main_window.h"
 #include "cellwright/ui/paga_view.h"
 #include "cellwright/ui/preprocess_dialog.h"
+#include "cellwright/ui/training_panel.h"
 
 namespace cw::ui {
 
 namespace {
 
 struct GuiOptions {
-  QString open, run, view = QStringLiteral("table"), colorBy, screenshot, group;
+  QString open, run, view = QStringLiteral("table"), colorBy, screenshot, group, train = QStringLiteral("mlp");
+  int epochs = 10;
   bool viewOnly = false;
   bool analyse = false;
 };
@@ -42,7 +47,8 @@ GuiOptions parseOptions(QApplication& app) {
   parser.addVersionOption();
   QCommandLineOption open(QStringLiteral("open"), QStringLiteral("Dataset to open."), QStringLiteral("FILE"));
   QCommandLineOption run(QStringLiteral("run"), QStringLiteral("Run folder to show."), QStringLiteral("RUN"));
-  QCommandLineOption view(QStringLiteral("view"), QStringLiteral("View to show: table, umap, paga, confusion, roc; or a dialog: preprocess, "
+  QCommandLineOption view(QStringLiteral("view"), QStringLiteral("View to show: table, umap, paga, confusion, roc; training (fine-tunes --train "
+                                                         "on the labels in --color-by, default cell_type); or a dialog: preprocess, "
                                                          "de (dot plot) or violin (a group of --color-by against the rest)."),
                           QStringLiteral("VIEW"), QStringLiteral("table"));
   QCommandLineOption colorBy(QStringLiteral("color-by"), QStringLiteral("Annotation to colour cells by."), QStringLiteral("COL"));
@@ -52,7 +58,11 @@ GuiOptions parseOptions(QApplication& app) {
                              QStringLiteral("After opening: normalise, PCA, neighbours, UMAP, Leiden and PAGA with scanpy's defaults."));
   QCommandLineOption group(QStringLiteral("group"), QStringLiteral("With --view de or violin: the group tested (default: the first)."),
                            QStringLiteral("GROUP"));
-  parser.addOptions({open, run, view, colorBy, screenshot, viewOnly, analyse, group});
+  QCommandLineOption train(QStringLiteral("train"), QStringLiteral("With --view training: the model fine-tuned (default mlp)."),
+                           QStringLiteral("MODEL"), QStringLiteral("mlp"));
+  QCommandLineOption epochs(QStringLiteral("epochs"), QStringLiteral("With --view training: epochs (default 10)."), QStringLiteral("N"),
+                            QStringLiteral("10"));
+  parser.addOptions({open, run, view, colorBy, screenshot, viewOnly, analyse, group, train, epochs});
   parser.process(app);  // exits 0 on --help/--version, 1 on unknown options
   GuiOptions o;
   o.open = parser.value(open);
@@ -63,6 +73,8 @@ GuiOptions parseOptions(QApplication& app) {
   o.viewOnly = parser.isSet(viewOnly);
   o.analyse = parser.isSet(analyse);
   o.group = parser.value(group);
+  o.train = parser.value(train);
+  o.epochs = std::max(1, parser.value(epochs).toInt());
   return o;
 }
 
@@ -125,11 +137,40 @@ void saveDialogScreenshot(QWidget* dialog, QWidget* plots, const GuiOptions& opt
   QCoreApplication::exit(0);
 }
 
-// --view preprocess | de | violin: the dialog, shown once its engine job has drawn it.
+// --view training: fine-tunes --train through the training panel, as a click on Start would,
+// into a temporary run folder; the screenshot is taken once the run has finished and its
+// predictions fill the Evaluation tab.
+void presentTraining(MainWindow& window, const GuiOptions& options) {
+  TrainingPanel* panel = window.trainingPanel();
+  if (auto* dock = window.findChild<QDockWidget*>(QStringLiteral("trainingDock"))) {
+    dock->show();
+    window.resizeDocks({dock}, {440}, Qt::Horizontal);
+  }
+  auto* runs = new QTemporaryDir();
+  QObject::connect(&window, &QObject::destroyed, [runs] { delete runs; });
+  TrainingRequest request = panel->request();
+  request.model = options.train;
+  request.label = options.colorBy.isEmpty() ? QStringLiteral("cell_type") : options.colorBy;
+  request.epochs = options.epochs;
+  request.device = QStringLiteral("cpu");
+  request.runDir = runs->filePath(QStringLiteral("run"));
+  panel->setRequest(request);
+  if (!panel->start()) return fail(panel->statusText());
+  if (options.screenshot.isEmpty()) return;
+  QObject::connect(panel, &TrainingPanel::trainingFinished, &window, [&window, panel, options] {
+    QTimer::singleShot(300, &window, [&window, panel, options] { saveScreenshot(window, panel, options); });
+  });
+}
+
+// --view preprocess | de | violin | training: the dialog or panel, shown once its engine job has drawn it.
 bool presentDialog(MainWindow& window, const GuiOptions& options) {
   const bool screenshot = !options.screenshot.isEmpty();
   if (screenshot)
     QObject::connect(window.jobQueue(), &JobQueue::jobFailed, &window, [](JobId, const QString& m) { fail(m); });
+  if (options.view == QStringLiteral("training")) {
+    presentTraining(window, options);
+    return true;
+  }
   if (options.view == QStringLiteral("preprocess")) {
     auto* dialog = new PreprocessDialog(window.document(), window.jobQueue(), &window);
     dialog->setAttribute(Qt::WA_DeleteOnClose);

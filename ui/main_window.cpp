@@ -211,6 +211,7 @@ void MainWindow::buildMenus() {
     if (auto* d = findChild<QDockWidget*>(QStringLiteral("trainingDock"))) {
       d->show();
       d->raise();
+      resizeDocks({d}, {440}, Qt::Horizontal);  // wide enough for the curves' tick labels
     }
   });
 

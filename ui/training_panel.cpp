@@ -35,12 +35,24 @@ QChart* makeChart(const QString& title, QValueAxis*& x, QValueAxis*& y, const QS
   chart->setTitle(title);
   x = new QValueAxis;
   y = new QValueAxis;
+  // The dock is narrow: small fonts and margins, the y unit in the title rather than a
+  // rotated axis title, so tick labels are not elided to "...".
+  QFont small = chart->font();
+  small.setPointSizeF(small.pointSizeF() * 0.85);
+  chart->setTitle(QStringLiteral("%1 (%2)").arg(title, yTitle));
+  chart->setMargins(QMargins(2, 2, 2, 2));
   x->setTitleText(QObject::tr("Epoch"));
-  y->setTitleText(yTitle);
+  x->setTitleFont(small);
   x->setLabelFormat(QStringLiteral("%.0f"));
+  y->setLabelFormat(QStringLiteral("%.2g"));
+  for (QValueAxis* axis : {x, y}) {
+    axis->setLabelsFont(small);
+    axis->setTickCount(5);
+  }
   chart->addAxis(x, Qt::AlignBottom);
   chart->addAxis(y, Qt::AlignLeft);
   chart->legend()->setAlignment(Qt::AlignBottom);
+  chart->legend()->setFont(small);
   return chart;
 }
 
@@ -294,6 +306,7 @@ bool TrainingPanel::start() {
   running_ = jobs_->enqueue(tr("Fine-tune %1").arg(r.model), trainingJob(document_->dataset(), r), [this](std::any& result) {
     const auto outcome = std::any_cast<TrainingOutcome>(result);
     document_->setDataset(outcome.annotated, document_->path(), true);
+    etaLabel_->clear();  // nothing left to wait for
     message_->setText(tr("Done: test accuracy %1. Predictions are in the annotations cw_pred and cw_confidence.").arg(outcome.accuracy, 0, 'f', 3));
     Q_EMIT trainingFinished(outcome);
   });

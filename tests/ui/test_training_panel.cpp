@@ -10,6 +10,7 @@
 #include <QLineSeries>
 #include <QJsonObject>
 #include <QLineEdit>
+#include <QProcess>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -32,6 +33,7 @@ class TestTrainingPanel : public QObject {
   void incompleteFormIsRefused();
   void fineTuningRunsOffTheGuiThreadAndAnnotatesCells();
   void preTrainedRunFieldReachesTheFineTuning();
+  void scriptedTrainingScreenshotShowsBothCurves();
 };
 
 void TestTrainingPanel::progressUpdatesDrawTheCurves() {
@@ -203,6 +205,40 @@ void TestTrainingPanel::preTrainedRunFieldReachesTheFineTuning() {
   QFile log(dir.filePath(QStringLiteral("second/log.txt")));
   QVERIFY(log.open(QIODevice::ReadOnly));
   QVERIFY(QString::fromUtf8(log.readAll()).contains(QStringLiteral("initialised")));
+}
+
+// `cellwright --view training` fine-tunes through the panel and grabs it once the run ends:
+// the picture holds the training (blue) and validation (orange) curves across the chart,
+// not only their legend markers.
+void TestTrainingPanel::scriptedTrainingScreenshotShowsBothCurves() {
+  QTemporaryDir dir;
+  const QString out = dir.filePath(QStringLiteral("training.png"));
+  QProcess app;
+  QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+  env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.filePath(QStringLiteral("config")));  // leave the user's settings alone
+  app.setProcessEnvironment(env);
+  app.start(QStringLiteral(CELLWRIGHT_GUI_PATH), {QStringLiteral("--open"), kDemo, QStringLiteral("--view"), QStringLiteral("training"),
+                                                  QStringLiteral("--train"), QStringLiteral("mlp"), QStringLiteral("--epochs"),
+                                                  QStringLiteral("6"), QStringLiteral("--screenshot"), out, QStringLiteral("--view-only")});
+  QVERIFY(app.waitForFinished(120000));
+  QVERIFY2(app.exitCode() == 0, app.readAllStandardError().constData());
+  const QImage image(out);
+  QVERIFY(!image.isNull());
+  auto columnsWith = [&image](const QColor& colour) {
+    int columns = 0;
+    for (int x = 0; x < image.width(); ++x)
+      for (int y = 0; y < image.height(); ++y) {
+        const QColor c = image.pixelColor(x, y);
+        if (std::abs(c.red() - colour.red()) <= 12 && std::abs(c.green() - colour.green()) <= 12 && std::abs(c.blue() - colour.blue()) <= 12) {
+          ++columns;
+          break;
+        }
+      }
+    return columns;
+  };
+  const int train = columnsWith(QColor(31, 119, 180)), validation = columnsWith(QColor(255, 127, 14));
+  QVERIFY2(train > 100, qPrintable(QString::number(train)));
+  QVERIFY2(validation > 100, qPrintable(QString::number(validation)));
 }
 
 QTEST_MAIN(TestTrainingPanel)
