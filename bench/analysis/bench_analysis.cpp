@@ -46,11 +46,12 @@ void writeRaw(const std::string& path, const std::vector<T>& values) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: bench_analysis IN.bin OUT_DIR [--threads T] [--ef-construction E] [--ef E] [--knn-only 1]\n";
+    std::cerr << "usage: bench_analysis IN.bin OUT_DIR [--threads T] [--ef-construction E] [--ef E] [--knn-only 1] [--epochs N] [--layout-threads T] [--seed S]\n";
     return 2;
   }
   const std::string outDir = argv[2];
-  int threads = 0, efConstruction = 0, ef = 0;
+  int threads = 0, efConstruction = 0, ef = 0, epochs = 0, layoutThreads = -1;
+  uint64_t seed = 0;
   bool knnOnly = false;
   for (int a = 3; a + 1 < argc; a += 2) {
     const std::string flag = argv[a];
@@ -58,6 +59,9 @@ int main(int argc, char** argv) {
     else if (flag == "--ef-construction") efConstruction = std::stoi(argv[a + 1]);
     else if (flag == "--ef") ef = std::stoi(argv[a + 1]);
     else if (flag == "--knn-only") knnOnly = std::stoi(argv[a + 1]) != 0;
+    else if (flag == "--epochs") epochs = std::stoi(argv[a + 1]);
+    else if (flag == "--layout-threads") layoutThreads = std::stoi(argv[a + 1]);
+    else if (flag == "--seed") seed = std::stoull(argv[a + 1]);
   }
   try {
     const DenseMatrix x = readMatrix(argv[1]);
@@ -98,7 +102,9 @@ int main(int argc, char** argv) {
     timings["spectral_init_cpu_s"] = cpuSeconds() - c0;
 
     analysis::UmapOptions uOptions;
-    uOptions.threads = threads;
+    uOptions.threads = layoutThreads >= 0 ? layoutThreads : threads;
+    uOptions.epochs = epochs;
+    uOptions.seed = seed;
     t0 = Clock::now();
     c0 = cpuSeconds();
     const auto layout = analysis::umap(neighbors.connectivities, uOptions);

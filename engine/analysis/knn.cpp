@@ -151,7 +151,7 @@ KnnResult hnswNeighbors(const RowMatrix& m, const KnnOptions& options, Feedback*
         pollCancel(feedback);
         if (feedback) feedback->setProgress(0.5 * static_cast<double>(done) / n, "building the neighbour index");
       });
-  index.setEf(static_cast<size_t>(options.hnswEf > 0 ? options.hnswEf : std::max(2 * options.k, 64)));
+  index.setEf(static_cast<size_t>(options.hnswEf > 0 ? options.hnswEf : std::max(2 * options.k, 100)));
   KnnResult out;
   out.n = n;
   out.k = options.k;

@@ -18,8 +18,11 @@ struct KnnOptions {
   KnnMethod method = KnnMethod::Auto; // Auto: exact up to `exactUpTo` cells, hnswlib above (exact without hnswlib)
   int64_t exactUpTo = 20000;
   int hnswM = 16;                     // hnswlib graph degree
-  int hnswEfConstruction = 64;        // a third of hnswlib's 200: 1.5x faster than 100, recall@15 still about 0.995 (50k x 50 PCs)
-  int hnswEf = 0;                     // search beam; 0: max(2k, 64) (hnswlib's default 10 is too small for k = 15)
+  // Index and search beams (hnswlib's defaults: 200 and 10). 100 and 100 give recall@15 about 0.998
+  // on 50k x 50 PCs, which UMAP needs for umap-learn's trustworthiness (64/64, recall 0.996, lost
+  // 0.0003 of it: bench/results/analysis_50000.md).
+  int hnswEfConstruction = 100;
+  int hnswEf = 0;                     // search beam; 0: max(2k, 100)
   uint64_t seed = 0;
   int threads = 0;                    // 0: all cores
 };
