@@ -39,8 +39,8 @@ print("Produced by `bench/quality/run.sh` (CLI `pretrain` / `finetune`, preset `
       "left out and listed).\n")
 for key, title in tasks:
     print(f"## {title}\n")
-    print("| model | init | preset | accuracy | macro-F1 | test cells | epochs | optimiser, lr, wd | seconds | left out |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| model | init | preset | genes | accuracy | macro-F1 | test cells | epochs | optimiser, lr, wd, batch | best epoch by | seconds | left out |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for run in sorted(out.glob(f"{key}_*")):
         if not run.is_dir() or not (run / "metrics.json").exists():
             continue
@@ -48,9 +48,10 @@ for key, title in tasks:
         cfg = read(run / "config.json")
         t = cfg["trainer"]
         left = m.get("excluded_labels", []) + [f"{l} (train)" for l in m.get("excluded_train_labels", [])]
-        print(f"| {m['model']} | {init_text(run, cfg)} | {m['preset']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | "
-              f"{m['n_test']} | {t['epochs']} | {t['optimizer']} {t['learning_rate']:g} {t['weight_decay']:g} | "
-              f"{seconds(run)} | {', '.join(left) or '-'} |")
+        genes = cfg.get("shape", {}).get("n_genes", "")
+        print(f"| {m['model']} | {init_text(run, cfg)} | {m['preset']} | {genes} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | "
+              f"{m['n_test']} | {t['epochs']} | {t['optimizer']} {t['learning_rate']:g} {t['weight_decay']:g} {t.get('batch_size', '')} | "
+              f"{t.get('monitor', 'val_loss')} | {seconds(run)} | {', '.join(left) or '-'} |")
     print()
 if notes.exists():
     print(notes.read_text().rstrip())

@@ -45,8 +45,15 @@ class BioFormerModel : public CellModel {
     genes_ = register_module("gene_embedding",
                              torch::nn::Embedding(torch::nn::EmbeddingOptions(shape.vocabSize, c_.dim).padding_idx(0)));
     values_ = register_module("value_embedding", torch::nn::Embedding(c_.n_bins + 2, c_.dim));
-    // One row per study plus one for "unknown study" (new data at inference).
+    // One row per study plus one for "unknown study" (new data at inference). Zero at the start:
+    // a row no training cell used (a held-out study, or "unknown" when every study is known)
+    // then adds nothing, instead of a random N(0, 1) shift of every token of that study's cells
+    // (which sent cross-study accuracy to 0.12: docs/models.md).
     studies_ = register_module("study_embedding", torch::nn::Embedding(shape.nStudies + 1, c_.dim));
+    {
+      torch::NoGradGuard noGrad;
+      studies_->weight.zero_();
+    }
     cls_ = register_parameter("cls_token", torch::randn({c_.dim}) * 0.02);
     for (int64_t i = 0; i < c_.layers; ++i)
       blocks_.push_back(register_module("layer" + std::to_string(i),

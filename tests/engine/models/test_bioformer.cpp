@@ -176,3 +176,28 @@ TEST(BioFormer, ShapesAndClsIgnoresSlotContent) {
   EXPECT_TRUE(torch::allclose(model->embed(batch), model->embed(other)));
   EXPECT_EQ(model->pretrainObjectives(), (std::vector<std::string>{"mlm", "continuous", "adversarial", "ecs"}));
 }
+
+TEST(BioFormer, StudyNoTrainingCellUsedAddsNothing) {
+  // Fine-tuning on study 0 only (a batch split holding study 2 out): the held-out study's cells
+  // must be encoded as cells of no known study, not shifted by an embedding row no gradient
+  // ever reached, while the trained study's row has moved.
+  auto model = tinyBioFormer();
+  auto batch = bioBatch(6, 8);
+  batch.studies = torch::zeros({6}, torch::kLong);
+  const auto labels = torch::tensor({0, 1, 2, 0, 1, 2}, torch::kLong);
+  torch::optim::Adam optimiser(model->parameters(), torch::optim::AdamOptions(1e-2));
+  for (int step = 0; step < 5; ++step) {
+    optimiser.zero_grad();
+    torch::nn::functional::cross_entropy(model->classify(batch), labels).backward();
+    optimiser.step();
+  }
+  auto heldOut = batch, unknown = batch;
+  heldOut.studies = torch::full({6}, 2, torch::kLong);
+  unknown.studies = torch::Tensor();
+  torch::NoGradGuard noGrad;
+  EXPECT_TRUE(torch::allclose(model->classify(heldOut), model->classify(unknown), 1e-6, 1e-7));
+  EXPECT_FALSE(torch::allclose(model->classify(batch), model->classify(unknown), 1e-4, 1e-5));
+  const auto rows = model->named_parameters()["study_embedding.weight"];
+  EXPECT_EQ(rows[2].abs().sum().item<double>(), 0.0);
+  EXPECT_GT(rows[0].abs().sum().item<double>(), 0.0);
+}
