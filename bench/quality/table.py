@@ -26,6 +26,8 @@ def init_text(run, cfg):
     if not init:
         return "scratch"
     pre = pathlib.Path(init)
+    if not pre.is_absolute() and not pre.exists():
+        pre = run.parent / pre  # a run started from inside OUT
     if (pre / "history.json").exists():
         epochs = len(read(pre / "history.json").get("epochs", []))
         return f"pre-trained {epochs} ep, {seconds(pre)} s"
