@@ -2,7 +2,6 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QDockWidget>
 #include <QFileInfo>
 #include <QSettings>
 #include <QDoubleSpinBox>
@@ -142,10 +141,7 @@ void saveDialogScreenshot(QWidget* dialog, QWidget* plots, const GuiOptions& opt
 // predictions fill the Evaluation tab.
 void presentTraining(MainWindow& window, const GuiOptions& options) {
   TrainingPanel* panel = window.trainingPanel();
-  if (auto* dock = window.findChild<QDockWidget*>(QStringLiteral("trainingDock"))) {
-    dock->show();
-    window.resizeDocks({dock}, {440}, Qt::Horizontal);
-  }
+  window.showTrainingPanel();
   auto* runs = new QTemporaryDir();
   QObject::connect(&window, &QObject::destroyed, [runs] { delete runs; });
   TrainingRequest request = panel->request();

@@ -130,6 +130,14 @@ void MainWindow::buildDocks() {
   resizeDocks({jobsDock}, {180}, Qt::Vertical);
 }
 
+void MainWindow::showTrainingPanel() {
+  if (auto* d = findChild<QDockWidget*>(QStringLiteral("trainingDock"))) {
+    d->show();
+    d->raise();
+    resizeDocks({d}, {440}, Qt::Horizontal);
+  }
+}
+
 void MainWindow::buildMenus() {
   auto* file = menuBar()->addMenu(tr("&File"));
   auto* open = file->addAction(tr("&Open…"), this, &MainWindow::chooseAndOpen);
@@ -207,13 +215,7 @@ void MainWindow::buildMenus() {
   });
 
   analysis->addSeparator();
-  analysis->addAction(tr("Train a classifier…"), this, [this] {
-    if (auto* d = findChild<QDockWidget*>(QStringLiteral("trainingDock"))) {
-      d->show();
-      d->raise();
-      resizeDocks({d}, {440}, Qt::Horizontal);  // wide enough for the curves' tick labels
-    }
-  });
+  analysis->addAction(tr("Train a classifier…"), this, &MainWindow::showTrainingPanel);
 
   auto* view = menuBar()->addMenu(tr("&View"));
   for (auto* d : findChildren<QDockWidget*>()) view->addAction(d->toggleViewAction());

@@ -32,7 +32,6 @@ namespace {
 
 QChart* makeChart(const QString& title, QValueAxis*& x, QValueAxis*& y, const QString& yTitle) {
   auto* chart = new QChart;
-  chart->setTitle(title);
   x = new QValueAxis;
   y = new QValueAxis;
   // The dock is narrow: small fonts and margins, the y unit in the title rather than a

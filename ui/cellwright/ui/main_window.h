@@ -42,6 +42,8 @@ class MainWindow : public QMainWindow {
   EvaluationView* evaluationView() const { return evaluationView_; }
   PagaView* pagaView() const { return pagaView_; }
   TrainingPanel* trainingPanel() const { return trainingPanel_; }
+  // Shows and raises the training dock, wide enough for the curves' tick labels.
+  void showTrainingPanel();
   // Shows a run folder's metrics.json in the evaluation view.
   bool openRun(const QString& run, QString* error = nullptr);
   // Selects, in the embedding, the test cells with this truth and prediction.

@@ -18,7 +18,7 @@ struct KnnOptions {
   KnnMethod method = KnnMethod::Auto; // Auto: exact up to `exactUpTo` cells, hnswlib above (exact without hnswlib)
   int64_t exactUpTo = 20000;
   int hnswM = 16;                     // hnswlib graph degree
-  // Index and search beams (hnswlib's defaults: 200 and 10). 100 and 100 give recall@15 about 0.998
+  // Index and search beams (hnswlib's defaults: 200 and 10). 100 and 100 give recall@15 0.9999
   // on 50k x 50 PCs, which UMAP needs for umap-learn's trustworthiness (64/64, recall 0.996, lost
   // 0.0003 of it: bench/results/analysis_50000.md).
   int hnswEfConstruction = 100;
