@@ -9,7 +9,11 @@
 #   PRETRAINED="bioformer ..." seed models also pre-trained, then fine-tuned with --init (default none)
 #   TASKS="zheng sorted_to_pbmc3k pbmc3k_to_sorted"   which tasks (default all three)
 #   EPOCHS (fine-tuning; default per model: 20, CellPatch 30, BioFormer/scReformer 15),
-#   PRETRAIN_EPOCHS (default 3)
+#   PRETRAIN_EPOCHS (default 3), PRETRAIN_FLAGS (more `pretrain` flags, e.g. "--lr 1e-3";
+#   recorded in the pre-training run folder and shown in the table)
+#   RUN_SUFFIX (appended to the pre-training and fine-tuning run names, e.g. "_lr0" for the
+#   control run "PRETRAIN_EPOCHS=1 PRETRAIN_FLAGS='--lr 0'": random weights with the corpus's
+#   gene panel, which separates what pre-training learns from the panel it picks)
 # Pre-training never sees a test cell: the sorted task pre-trains on pbmc3k_seurat_2638 +
 # pbmc68k_reduced_700, a cross-study task on the training study's cells + pbmc68k_reduced_700.
 # Writes OUT_DIR/<task>_<model>[_pretrained]/ run folders and bench/results/quality.md from
@@ -108,12 +112,15 @@ finetune() {  # task model run-name extra-args...
 
 pretrain() {  # task model -> run folder out/pre_<task>_<model>
   local task="$1" model="$2"
-  local dir="$out/pre_${task}_${model}"
+  local dir="$out/pre_${task}_${model}${RUN_SUFFIX:-}"
   echo "== pretrain $model for $task" >&2
   local start=$SECONDS
+  # shellcheck disable=SC2086
   if "$cli" pretrain --model "$model" --data "$(corpus "$task")" -o "$dir" --force --epochs "$pretrain_epochs" \
-       --seed 2022 --preset small --device cpu --config "$(model_config "$model")" > "$dir.stdout" 2> "$dir.stderr"; then
+       --seed 2022 --preset small --device cpu --config "$(model_config "$model")" ${PRETRAIN_FLAGS:-} \
+       > "$dir.stdout" 2> "$dir.stderr"; then
     echo "$((SECONDS - start))" > "$dir/seconds.txt"
+    echo "${PRETRAIN_FLAGS:-}" > "$dir/flags.txt"
   else
     echo "   failed: $(tail -1 "$dir.stderr")" >&2
     return 1
@@ -125,7 +132,8 @@ for model in $models; do
 done
 for model in $pretrained; do
   for task in $tasks; do
-    pretrain "$task" "$model" && finetune "$task" "$model" "${task}_${model}_pretrained" --init "$out/pre_${task}_${model}"
+    pretrain "$task" "$model" && finetune "$task" "$model" "${task}_${model}_pretrained${RUN_SUFFIX:-}" \
+      --init "$out/pre_${task}_${model}${RUN_SUFFIX:-}"
   done
 done
 
