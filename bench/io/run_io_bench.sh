@@ -21,6 +21,7 @@ mkdir -p "$RESULTS" "$WORK"
 OUT="$RESULTS/io_bench.json"
 : > "$OUT"
 log() { echo "$1" | tee -a "$OUT"; }
+tagged() { sed "s|}|, \"file\": \"$(basename "$1")\"}|"; }  # adds "file" to a JSON line
 
 plain="$WORK/bench_${CELLS}x${GENES}.h5ad"
 gz="$WORK/bench_${CELLS}x${GENES}_gzip.h5ad"
@@ -36,8 +37,8 @@ fi
 for f in "$plain" "$gz"; do
   cat "$f" > /dev/null  # both tools read from the page cache
   for i in 1 2 3; do
-    log "$($PY read "$f" | sed "s|}|, \"file\": \"$(basename "$f")\"}|")"
-    log "$("$BENCH" read "$f" | sed "s|}|, \"file\": \"$(basename "$f")\"}|")"
+    log "$($PY read "$f" | tagged "$f")"
+    log "$("$BENCH" read "$f" | tagged "$f")"
   done
 done
 # Writes: each tool writes a new file, the previous outputs deleted and flushed first and the
@@ -45,8 +46,8 @@ done
 # truncates the old file first and refills the page cache it just freed, while our atomic write
 # (temporary file + rename) needs fresh pages, which the hypervisor faults in on first touch
 # (freed guest memory is returned to the host); see bench/results/io_bench.md.
-write_anndata() { log "$($PY write "$plain" "$WORK/out_anndata.h5ad" | sed "s|}|, \"file\": \"$(basename "$plain")\"}|")"; }
-write_cw() { log "$("$BENCH" write "$plain" "$WORK/out_cw.h5ad" | sed "s|}|, \"file\": \"$(basename "$plain")\"}|")"; }
+write_anndata() { log "$($PY write "$plain" "$WORK/out_anndata.h5ad" | tagged "$plain")"; }
+write_cw() { log "$("$BENCH" write "$plain" "$WORK/out_cw.h5ad" | tagged "$plain")"; }
 fresh_target() { rm -f "$WORK/out_anndata.h5ad" "$WORK/out_cw.h5ad"; sync; sleep 2; }
 for i in 1 2 3; do
   if [ $((i % 2)) = 1 ]; then
@@ -56,13 +57,13 @@ for i in 1 2 3; do
   fi
 done
 rm -f "$WORK/out_anndata.h5ad" "$WORK/out_cw.h5ad"
-log "$($PY backed "$plain" 10000 | sed "s|}|, \"file\": \"$(basename "$plain")\"}|")"
-log "$("$BENCH" backed "$plain" 10000 | sed "s|}|, \"file\": \"$(basename "$plain")\"}|")"
+log "$($PY backed "$plain" 10000 | tagged "$plain")"
+log "$("$BENCH" backed "$plain" 10000 | tagged "$plain")"
 if [ -n "$BACKED_CELLS" ]; then
   big="$WORK/backed_${BACKED_CELLS}x${GENES}.h5ad"
   [ -f "$big" ] || log "$("$BENCH" simulate "$big" "$BACKED_CELLS" "$GENES" 0.04)"
-  log "$($PY backed "$big" 10000 | sed "s|}|, \"file\": \"$(basename "$big")\"}|")"
-  log "$("$BENCH" backed "$big" 10000 | sed "s|}|, \"file\": \"$(basename "$big")\"}|")"
+  log "$($PY backed "$big" 10000 | tagged "$big")"
+  log "$("$BENCH" backed "$big" 10000 | tagged "$big")"
 fi
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -16,8 +16,9 @@
 #   gene panel, which separates what pre-training learns from the panel it picks)
 # Pre-training never sees a test cell: the sorted task pre-trains on pbmc3k_seurat_2638 +
 # pbmc68k_reduced_700, a cross-study task on the training study's cells + pbmc68k_reduced_700.
-# Writes OUT_DIR/<task>_<model>[_pretrained]/ run folders and bench/results/quality.md from
-# every finished run in OUT_DIR.
+# Writes OUT_DIR/<task>_<model>[_pretrained[RUN_SUFFIX]]/ run folders; every finished run
+# there updates its row of bench/results/quality_runs.jsonl (other rows are kept), from which
+# bench/results/quality.md is made (table.py).
 set -u
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -3,7 +3,7 @@
 hand-written notes in bench/quality/notes.md.
 
 Every finished run in OUT (its metrics.json, config.json, seconds.txt) becomes one row of
-bench/results/quality_runs.jsonl, keyed by its run name (<task>_<model>[_pretrained]); rows of
+bench/results/quality_runs.jsonl, keyed by its run name (<task>_<model>[_pretrained[suffix]]); rows of
 runs not in OUT are kept, so a session that re-runs some models (CPU hours each) does not drop
 the others' results. The table is made from that file."""
 import json
