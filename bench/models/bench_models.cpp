@@ -3,7 +3,7 @@
 // settings of ../shared/docs/seed-models.md. Synthetic token batches (speed does not depend
 // on the values). Writes a log to --out (default bench/results) and to $OUT when set.
 //
-//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--out DIR]
+//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--out DIR]
 #include <sys/resource.h>
 
 #include <chrono>
@@ -17,6 +17,7 @@
 #include "cellwright/compute/compat.h"
 #include "cellwright/core/errors.h"
 #include "cellwright/plugins/builtin.h"
+#include "lsh_attention.h"
 
 #ifdef CELLWRIGHT_BENCH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -123,9 +124,13 @@ double seconds(std::chrono::steady_clock::time_point since) {
 struct Agreement {
   double outputRelError = 0, gradRelError = 0;
   bool finite = true;
+  int64_t bucketAssignments = 0, bucketsBf16WouldMove = 0;  // LSH models only
+  double unpinnedOutputRelError = 0, unpinnedGradRelError = 0;  // bf16 with its own buckets
 };
 
 // Same weights, same batch: classify/pretrain loss and gradients under bf16 autocast vs fp32.
+// LSH models replay the fp32 run's bucket assignments in the bf16 run: the check measures
+// the arithmetic, not a token that lands in another bucket (counted and logged instead).
 Agreement checkBf16(CellModel& model, const Setting& s, const TokenBatch& batch, const torch::Device& device) {
   model.eval();  // no dropout: the two runs must see the same network
   auto run = [&](bool autocast) {
@@ -139,11 +144,29 @@ Agreement checkBf16(CellModel& model, const Setting& s, const TokenBatch& batch,
       if (p.grad().defined()) grads.push_back(p.grad().flatten().to(torch::kFloat));
     return std::make_pair(out.detach(), torch::cat(grads));
   };
-  auto [out32, grad32] = run(false);
-  auto [out16, grad16] = run(true);
+  std::vector<torch::Tensor> fp32Buckets;
+  auto [out32, grad32] = [&] {
+    cw::plugins::lsh::BucketTape record;
+    auto result = run(false);
+    fp32Buckets = record.tape();
+    return result;
+  }();
+  const bool lsh = !fp32Buckets.empty();
   Agreement a;
-  a.outputRelError = ((out16 - out32).norm() / out32.norm().clamp_min(1e-12)).item<double>();
-  a.gradRelError = ((grad16 - grad32).norm() / grad32.norm().clamp_min(1e-12)).item<double>();
+  auto relError = [](const torch::Tensor& x, const torch::Tensor& reference) {
+    return ((x - reference).norm() / reference.norm().clamp_min(1e-12)).item<double>();
+  };
+  if (lsh) {  // for the log: what the discrete bucket changes alone cost
+    auto [out, grad] = run(true);
+    a.unpinnedOutputRelError = relError(out, out32);
+    a.unpinnedGradRelError = relError(grad, grad32);
+  }
+  cw::plugins::lsh::BucketTape replay(std::move(fp32Buckets));
+  auto [out16, grad16] = run(true);
+  a.bucketAssignments = replay.replayedAssignments();
+  a.bucketsBf16WouldMove = replay.differingAssignments();
+  a.outputRelError = relError(out16, out32);
+  a.gradRelError = relError(grad16, grad32);
   a.finite = torch::isfinite(out16).all().item<bool>() && torch::isfinite(grad16).all().item<bool>();
   model.zero_grad();
   return a;
@@ -209,6 +232,7 @@ int main(int argc, char** argv) {
   std::string deviceName, outDir = "bench/results", only;
   bool tiny = false;
   int steps = 0;
+  int64_t tokens = 0;  // > 0: this many tokens (and genes) for the seed models instead of the setting's
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -220,8 +244,9 @@ int main(int argc, char** argv) {
     else if (arg == "--models") only = "," + value() + ",";
     else if (arg == "--steps") steps = std::stoi(value());
     else if (arg == "--out") outDir = value();
+    else if (arg == "--tokens") tokens = std::stoll(value());
     else {
-      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--out DIR]\n";
+      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--out DIR]\n";
       return 2;
     }
   }
@@ -240,14 +265,19 @@ int main(int argc, char** argv) {
   std::ostringstream log;
   log << "# Cellwright model benchmark " << timestamp() << "\n"
       << "device: " << deviceName << (tiny ? " (tiny sizes)" : " (reference settings)") << ", torch "
-      << TORCH_VERSION_MAJOR << "." << TORCH_VERSION_MINOR << ", steps " << steps << "\n\n"
+      << TORCH_VERSION_MAJOR << "." << TORCH_VERSION_MINOR << ", steps " << steps
+      << (tokens > 0 ? ", seed models at " + std::to_string(tokens) + " tokens" : std::string()) << "\n\n"
       << "| model | tokens | precision | train batch | train cells/s | train peak GiB | infer batch | infer cells/s"
          " | infer peak GiB | bf16 vs fp32 output rel. err | grad rel. err | check | reference |\n"
       << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   std::cout << log.str() << std::flush;
   bool allAgree = true;
   std::ostringstream notes;
-  for (const auto& s : settings(tiny)) {
+  for (auto s : settings(tiny)) {
+    if (tokens > 0 && s.plugin != "mlp" && s.plugin != "logreg") {
+      s.tokens = tokens;
+      s.vocab = s.plugin == "screformer" ? tokens + 1 : std::max(s.vocab, tokens + 1);
+    }
     if (!only.empty() && only.find("," + s.label + ",") == std::string::npos) continue;
     std::ostringstream row;
     try {
@@ -264,6 +294,13 @@ int main(int argc, char** argv) {
       // bf16 keeps 8 mantissa bits: outputs within 5%, gradients within 15% in norm.
       const bool ok = !checkable || (agreement.finite && agreement.outputRelError < 0.05 && agreement.gradRelError < 0.15);
       allAgree = allAgree && ok;
+      if (agreement.bucketAssignments > 0)
+        notes << "\n" << s.label << " bf16 check: the bf16 run replayed the fp32 run's " << agreement.bucketAssignments
+              << " LSH bucket assignments; its own hashing would have moved " << agreement.bucketsBf16WouldMove << " ("
+              << std::setprecision(3) << std::fixed
+              << 100.0 * static_cast<double>(agreement.bucketsBf16WouldMove) / static_cast<double>(agreement.bucketAssignments)
+              << "%). With its own buckets: output rel. err " << std::setprecision(4)
+              << agreement.unpinnedOutputRelError << ", grad rel. err " << agreement.unpinnedGradRelError << ".\n";
       const Timing t = timeModel(*model, s, shape, device, bf16, steps);
       if (s.plugin == "bioformer") {
         // Matmul FLOPs per cell, forward: per layer L·(8d² + 4·d·ff) + 4·L²·d; training ≈ 3×.

@@ -1,5 +1,6 @@
 #include "lsh_attention.h"
 
+#include "cellwright/compute/compat.h"
 #include "cellwright/core/errors.h"
 
 namespace cw::plugins::lsh {
@@ -45,11 +46,44 @@ torch::Tensor randomRotations(int64_t dim, int64_t nHashes, int64_t nBuckets, at
 
 torch::Tensor hashBuckets(const torch::Tensor& qk, const torch::Tensor& rotations) {
   const int64_t n = qk.size(0), l = qk.size(1), nHashes = rotations.size(1), half = rotations.size(2);
+  // In fp32 with autocast off: under bf16 the argmax flips for tokens near a boundary.
+  cw::compat::AutocastOff fullPrecision(qk.device().type());
   // [N, L, d] x [d, H, R] -> [N, H, L, R]
-  auto rotated = torch::einsum("btf,fhi->bhti", {qk.detach().to(rotations.scalar_type()), rotations});
+  auto rotated = torch::einsum("btf,fhi->bhti", {qk.detach().to(torch::kFloat), rotations.to(torch::kFloat)});
   auto buckets = torch::cat({rotated, -rotated}, -1).argmax(-1);  // [N, H, L]
   auto offsets = (torch::arange(nHashes, buckets.options()) * (2 * half)).view({1, nHashes, 1});
   return (buckets + offsets).reshape({n, nHashes * l});
+}
+
+namespace {
+thread_local BucketTape* activeTape = nullptr;
+}
+
+BucketTape::BucketTape() : outer_(activeTape) { activeTape = this; }
+
+BucketTape::BucketTape(std::vector<torch::Tensor> tape) : tape_(std::move(tape)), replaying_(true), outer_(activeTape) {
+  activeTape = this;
+}
+
+BucketTape::~BucketTape() { activeTape = outer_; }
+
+BucketTape* BucketTape::active() { return activeTape; }
+
+torch::Tensor BucketTape::next(const std::function<torch::Tensor()>& hash) {
+  if (!replaying_) {
+    tape_.push_back(hash());
+    return tape_.back();
+  }
+  if (cursor_ >= tape_.size())
+    throw cw::Error("LSH bucket replay: more attention calls than the recording holds (" +
+                    std::to_string(tape_.size()) + ")");
+  auto fresh = hash();  // a replay is a check, not a hot path
+  const auto recorded = tape_[cursor_++].to(fresh.device());
+  if (recorded.sizes() != fresh.sizes())
+    throw cw::Error("LSH bucket replay: recorded buckets have another shape than this call's");
+  replayed_ += fresh.numel();
+  differing_ += fresh.ne(recorded).sum().item<int64_t>();
+  return recorded;
 }
 
 torch::Tensor lshAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding,

@@ -6,6 +6,9 @@
 // itself (score −5e4) unless it has nothing else; rounds combined by their log-sum-exp.
 #include <torch/torch.h>
 
+#include <functional>
+#include <vector>
+
 namespace cw::plugins::lsh {
 
 inline constexpr double kSelfAttentionScore = -5e4;
@@ -26,7 +29,7 @@ torch::Tensor randomRotations(int64_t dim, int64_t nHashes, int64_t nBuckets, at
                               const torch::Device& device, torch::ScalarType dtype);
 
 // Bucket of every token in every round, offset by round: [N, nHashes * L] int64 with
-// values in [0, nHashes * nBuckets).
+// values in [0, nHashes * nBuckets). Computed in fp32 with autocast off.
 torch::Tensor hashBuckets(const torch::Tensor& qk, const torch::Tensor& rotations);
 
 // qk, v: [N, L, d] (N = batch × heads); L a multiple of 2 × bucketSize. keyPadding [N, L]
@@ -35,6 +38,37 @@ torch::Tensor hashBuckets(const torch::Tensor& qk, const torch::Tensor& rotation
 torch::Tensor lshAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding,
                            const torch::Tensor& buckets, const LshOptions& options,
                            torch::Tensor* received = nullptr);
+
+// The bucket assignments of every LSH attention call on this thread, recorded in call
+// order, or replayed from such a recording. A bf16 run checked against an fp32 run must
+// make the same discrete choices: a token that changes bucket changes its attention
+// partners, which no tolerance absorbs. For checks and tests; training never sets one.
+class BucketTape {
+ public:
+  BucketTape();                                         // records
+  explicit BucketTape(std::vector<torch::Tensor> tape);  // replays `tape`
+  ~BucketTape();
+  BucketTape(const BucketTape&) = delete;
+  BucketTape& operator=(const BucketTape&) = delete;
+
+  // The buckets of the next call: when replaying, the next recorded ones (cw::Error when the
+  // tape has run out or their shape differs from what `hash` gives); else hash(), recorded.
+  torch::Tensor next(const std::function<torch::Tensor()>& hash);
+  const std::vector<torch::Tensor>& tape() const { return tape_; }
+  // When replaying: of the (token, round) assignments replayed so far, how many this run's
+  // own hashing would have put in another bucket.
+  int64_t replayedAssignments() const { return replayed_; }
+  int64_t differingAssignments() const { return differing_; }
+  // The innermost tape alive on this thread, or nullptr.
+  static BucketTape* active();
+
+ private:
+  std::vector<torch::Tensor> tape_;
+  bool replaying_ = false;
+  size_t cursor_ = 0;
+  int64_t replayed_ = 0, differing_ = 0;
+  BucketTape* outer_ = nullptr;
+};
 
 // Exact reference with the same semantics (shared QK, normalised keys, self-mask) over the
 // whole sequence.

@@ -2,6 +2,8 @@
 // reversible stack with its memory-saving custom autograd function.
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <optional>
+
 #include "cellwright/compute/compat.h"
 #include "cellwright/core/errors.h"
 #include "screformer.h"
@@ -10,7 +12,7 @@ namespace cw::plugins {
 
 namespace {
 
-// ---- RNG and autocast state, so the backward recomputation repeats the forward exactly.
+// ---- RNG state (and, below, autocast state), so the backward recomputation repeats the forward exactly.
 struct RngSnapshot {
   torch::Tensor cpu, device;
   torch::Device where{torch::kCPU};
@@ -35,23 +37,6 @@ void restoreRng(const RngSnapshot& s) {
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(s.device);
   }
-}
-
-struct AutocastState {
-  bool enabled = false;
-  torch::ScalarType dtype = torch::kBFloat16;
-};
-
-AutocastState cudaAutocastState() {
-  AutocastState s;
-#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
-  s.enabled = at::autocast::is_autocast_enabled(torch::kCUDA);
-  s.dtype = at::autocast::get_autocast_dtype(torch::kCUDA);
-#else
-  s.enabled = at::autocast::is_enabled();
-  s.dtype = at::autocast::get_autocast_gpu_dtype();
-#endif
-  return s;
 }
 
 // Saved tensors per layer: buckets, f's RNG snapshot (cpu, device), g's (cpu, device).
@@ -91,7 +76,7 @@ struct ReversibleFunction : public torch::autograd::Function<ReversibleFunction>
     ctx->save_for_backward(saved);
     ctx->saved_data["stack"] = stackAddress;
     ctx->saved_data["keep_rng"] = keepRng;
-    const AutocastState autocast = cudaAutocastState();
+    const auto autocast = cw::compat::autocastState(x1.device().type());
     ctx->saved_data["autocast"] = autocast.enabled;
     ctx->saved_data["autocast_dtype"] = static_cast<int64_t>(autocast.dtype);
     return {y1, y2};
@@ -101,10 +86,17 @@ struct ReversibleFunction : public torch::autograd::Function<ReversibleFunction>
                                                torch::autograd::tensor_list grads) {
     auto* stack = reinterpret_cast<ReversibleStackImpl*>(ctx->saved_data["stack"].toInt());
     const bool keepRng = ctx->saved_data["keep_rng"].toBool();
-    cw::compat::AutocastGuard autocast(torch::kCUDA,
-                                       static_cast<torch::ScalarType>(ctx->saved_data["autocast_dtype"].toInt()),
-                                       ctx->saved_data["autocast"].toBool());
     auto saved = ctx->get_saved_variables();
+    // The recomputation runs under the forward's autocast state, on or off, whatever the
+    // caller of backward() has set.
+    const bool autocastOn = ctx->saved_data["autocast"].toBool();
+    const auto deviceType = saved[0].device().type();
+    std::optional<cw::compat::AutocastGuard> autocast;
+    std::optional<cw::compat::AutocastOff> autocastOff;
+    if (autocastOn)
+      autocast.emplace(deviceType, static_cast<torch::ScalarType>(ctx->saved_data["autocast_dtype"].toInt()), true);
+    else
+      autocastOff.emplace(deviceType);
     torch::Tensor y1 = saved[0].detach(), y2 = saved[1].detach();
     const torch::Tensor padding = saved[2].numel() > 0 ? saved[2] : torch::Tensor();
     torch::Tensor dy1 = grads[0].defined() ? grads[0] : torch::zeros_like(y1);
@@ -200,7 +192,11 @@ torch::Tensor ReformerAttentionImpl::forward(const torch::Tensor& x, const torch
     auto pad = padding.defined() ? padding.unsqueeze(1).expand({b, h, l}).reshape({b * h, l}) : torch::Tensor();
     if (!buckets.defined()) {
       torch::NoGradGuard noGrad;
-      buckets = lsh::hashBuckets(qk, rotations(x.device(), qk.scalar_type(), l / c_.bucket_size));
+      // Rotations and hashing in fp32 (hashBuckets turns autocast off): bf16 rounding would
+      // move tokens near a bucket boundary to other buckets than an fp32 run picks.
+      auto hash = [&] { return lsh::hashBuckets(qk, rotations(x.device(), torch::kFloat, l / c_.bucket_size)); };
+      auto* tape = lsh::BucketTape::active();
+      buckets = tape ? tape->next(hash) : hash();
     }
     torch::Tensor mass;
     context = lsh::lshAttention(qk, vv, pad, buckets, {c_.bucket_size, c_.n_hashes, c_.dedup_rounds}, received ? &mass : nullptr)

@@ -2,6 +2,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <optional>
+
+#include "cellwright/compute/compat.h"
 #include "cellwright/core/errors.h"
 #include "cellwright/plugins/config_fields.h"
 #include "model_test_support.h"
@@ -97,6 +100,125 @@ TEST(LshAttention, TokenAttendsToItselfOnlyWhenAlone) {
   auto rotations = lsh::randomRotations(4, 2, 2, seeded(1), torch::kCPU, torch::kDouble);
   auto out = lsh::lshAttention(qk, v, padding, lsh::hashBuckets(qk, rotations), {4, 2});
   EXPECT_TRUE(torch::allclose(out[0][3], v[0][3], 1e-9, 1e-9));
+}
+
+TEST(LshAttention, HashesInFullPrecisionUnderBf16Autocast) {
+  // Under bf16 autocast the rotation would run in bf16 and move tokens whose two largest
+  // rotated coordinates are close; the buckets must be those of the fp32 computation.
+  torch::manual_seed(5);
+  auto qk = torch::randn({8, 512, 16});
+  auto rotations = lsh::randomRotations(16, 4, 64, seeded(6), torch::kCPU, torch::kFloat);
+  auto argmaxBuckets = [&] {
+    auto rotated = torch::einsum("btf,fhi->bhti", {qk, rotations});
+    return std::make_pair(torch::cat({rotated, -rotated}, -1).argmax(-1), rotated.scalar_type());
+  };
+  auto fp32 = lsh::hashBuckets(qk, rotations);
+  auto [plainFp32, fp32Type] = argmaxBuckets();
+  cw::compat::AutocastGuard bf16(torch::kCPU, torch::kBFloat16, true);
+  auto underAutocast = lsh::hashBuckets(qk, rotations);
+  EXPECT_TRUE(cw::compat::autocastState(torch::kCPU).enabled) << "hashing must restore the autocast state";
+  EXPECT_EQ(underAutocast.ne(fp32).sum().item<int64_t>(), 0);
+  // The same product left to autocast runs in bf16 and does move tokens.
+  auto [plainBf16, bf16Type] = argmaxBuckets();
+  EXPECT_EQ(fp32Type, torch::kFloat);
+  EXPECT_EQ(bf16Type, torch::kBFloat16);
+  const auto moved = plainBf16.ne(plainFp32).sum().item<int64_t>();
+  std::cout << "bf16 rotation moves " << moved << " of " << plainFp32.numel() << " bucket assignments\n";
+  EXPECT_GT(moved, 0);
+}
+
+TEST(LshAttention, BucketTapeReplaysRecordedAssignments) {
+  // In training mode every call draws new rotations, so two forward passes differ unless
+  // the second replays the first one's buckets.
+  auto model = tinyScReformer({{"dropout", 0.0}, {"head_dropout", 0.0}});
+  model->train();
+  torch::manual_seed(8);
+  auto batch = cw::test::tokenBatch(3, 20, 30, 7, {0, 5, 0});
+  torch::NoGradGuard noGrad;
+  std::vector<torch::Tensor> recorded;
+  torch::Tensor first;
+  {
+    lsh::BucketTape record;
+    first = model->classify(batch);
+    recorded = record.tape();
+  }
+  ASSERT_EQ(recorded.size(), static_cast<size_t>(tinyConfig().layers));
+  auto unpinned = model->classify(batch);
+  EXPECT_FALSE(torch::equal(unpinned, first));
+  lsh::BucketTape replay(recorded);
+  auto pinned = model->classify(batch);
+  EXPECT_TRUE(torch::equal(pinned, first));
+  EXPECT_EQ(replay.replayedAssignments(), recorded[0].numel() * 2);
+  EXPECT_GT(replay.differingAssignments(), 0);  // fresh rotations would have moved tokens
+  EXPECT_THROW(model->classify(batch), cw::Error);  // the tape holds one pass only
+}
+
+TEST(Reversible, Bf16AutocastAgreesWithFp32WhenBucketsArePinned) {
+  // What bench/gpu.sh checks on CUDA, here under CPU bf16 autocast: the reversible backward
+  // recomputes under the forward's autocast state, with the forward's buckets.
+  auto model = tinyScReformer();
+  torch::manual_seed(9);
+  auto batch = cw::test::tokenBatch(4, 20, 30, 7, {0, 3, 0, 8});
+  auto run = [&](bool bf16) {
+    model->zero_grad();
+    torch::Tensor logits;
+    {
+      cw::compat::AutocastGuard guard(torch::kCPU, torch::kBFloat16, bf16);
+      logits = model->classify(batch).to(torch::kFloat);
+    }
+    // Backward outside the autocast region, as PyTorch recommends.
+    torch::nn::functional::cross_entropy(logits, batch.labels).backward();
+    std::vector<torch::Tensor> grads;
+    for (auto& p : model->parameters())
+      if (p.grad().defined()) grads.push_back(p.grad().flatten().clone());
+    return std::make_pair(logits.detach(), torch::cat(grads));
+  };
+  std::vector<torch::Tensor> fp32Buckets;
+  auto [out32, grad32] = [&] {
+    lsh::BucketTape record;
+    auto result = run(false);
+    fp32Buckets = record.tape();
+    return result;
+  }();
+  lsh::BucketTape replay(fp32Buckets);
+  auto [out16, grad16] = run(true);
+  EXPECT_TRUE(torch::isfinite(grad16).all().item<bool>());
+  EXPECT_LT(relativeError(out16, out32), 0.05);
+  std::cout << "bf16 vs fp32: output " << relativeError(out16, out32) << ", gradients " << relativeError(grad16, grad32)
+            << "\n";
+  EXPECT_LT(relativeError(grad16, grad32), 0.15);
+  EXPECT_GT(relativeError(grad16, grad32), 0.0) << "the bf16 run must really run in bf16";
+}
+
+TEST(Reversible, RecomputesUnderTheForwardsAutocastState) {
+  // Forward under CPU bf16 autocast, backward outside it: the reversible stack's gradients
+  // must be those of ordinary autograd through the same bf16 forward, which a recomputation
+  // in fp32 would miss by bf16's rounding.
+  torch::manual_seed(9);
+  auto batch = cw::test::tokenBatch(4, 20, 30, 7, {0, 3, 0, 8});
+  std::vector<torch::Tensor> buckets;
+  auto gradients = [&](CellModel& model, bool record) {
+    std::optional<lsh::BucketTape> tape;
+    if (record) tape.emplace(); else tape.emplace(buckets);
+    torch::Tensor logits;
+    {
+      cw::compat::AutocastGuard guard(torch::kCPU, torch::kBFloat16, true);
+      logits = model.classify(batch).to(torch::kFloat);
+    }
+    torch::nn::functional::cross_entropy(logits, batch.labels).backward();
+    if (record) buckets = tape->tape();
+    std::vector<torch::Tensor> grads;
+    for (auto& p : model.parameters())
+      if (p.grad().defined()) grads.push_back(p.grad().flatten().clone());
+    return torch::cat(grads);
+  };
+  auto reversible = tinyScReformer();
+  auto ordinary = tinyScReformer({{"reversible", false}});
+  auto viaRecomputation = gradients(*reversible, true);
+  auto viaAutograd = gradients(*ordinary, false);
+  const double error = relativeError(viaRecomputation, viaAutograd);
+  std::cout << "reversible vs ordinary gradients under bf16 autocast: " << error << "\n";
+  EXPECT_LT(error, 1e-6);  // 1.7e-4 when the recomputation ran in fp32
 }
 
 TEST(Reversible, SameGradientsAsOrdinaryResidualInDouble) {

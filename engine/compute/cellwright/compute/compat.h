@@ -109,4 +109,63 @@ class AutocastGuard {
   torch::ScalarType previousDtype_ = torch::kFloat;
 };
 
+// RAII region with autocast off for one device type, the previous state restored after.
+// For discrete decisions (LSH buckets) that must not depend on reduced-precision rounding.
+class AutocastOff {
+ public:
+  explicit AutocastOff(torch::DeviceType device) : device_(device) {
+#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
+    previousEnabled_ = at::autocast::is_autocast_enabled(device_);
+    at::autocast::set_autocast_enabled(device_, false);
+#else
+    previousEnabled_ = device_ == torch::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+    setEnabled(false);
+#endif
+  }
+  ~AutocastOff() {
+#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_enabled(device_, previousEnabled_);
+#else
+    setEnabled(previousEnabled_);
+#endif
+  }
+  AutocastOff(const AutocastOff&) = delete;
+  AutocastOff& operator=(const AutocastOff&) = delete;
+
+ private:
+#if !CELLWRIGHT_TORCH_AT_LEAST(2, 4)
+  void setEnabled(bool enabled) const {
+    if (device_ == torch::kCUDA)
+      at::autocast::set_enabled(enabled);
+    else
+      at::autocast::set_cpu_enabled(enabled);
+  }
+#endif
+  torch::DeviceType device_;
+  bool previousEnabled_ = false;
+};
+
+// Whether autocast is on for a device type, and its dtype.
+struct AutocastState {
+  bool enabled = false;
+  torch::ScalarType dtype = torch::kBFloat16;
+};
+
+inline AutocastState autocastState(torch::DeviceType device) {
+  AutocastState s;
+#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
+  s.enabled = at::autocast::is_autocast_enabled(device);
+  s.dtype = at::autocast::get_autocast_dtype(device);
+#else
+  if (device == torch::kCUDA) {
+    s.enabled = at::autocast::is_enabled();
+    s.dtype = at::autocast::get_autocast_gpu_dtype();
+  } else {
+    s.enabled = at::autocast::is_cpu_enabled();
+    s.dtype = at::autocast::get_autocast_cpu_dtype();
+  }
+#endif
+  return s;
+}
+
 }  // namespace cw::compat
