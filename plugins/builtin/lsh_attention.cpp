@@ -46,13 +46,23 @@ torch::Tensor randomRotations(int64_t dim, int64_t nHashes, int64_t nBuckets, at
 
 torch::Tensor hashBuckets(const torch::Tensor& qk, const torch::Tensor& rotations) {
   const int64_t n = qk.size(0), l = qk.size(1), nHashes = rotations.size(1), half = rotations.size(2);
-  // In fp32 with autocast off: under bf16 the argmax flips for tokens near a boundary.
+  // In fp32 with autocast off: under bf16 the argmax flips for tokens near a boundary. One
+  // round at a time, and argmax([xR, −xR]) from max and min of xR: the fp32 product of all
+  // rounds and its negated copy would take 4× the memory of bf16 (GiBs at 16,907 genes).
   cw::compat::AutocastOff fullPrecision(qk.device().type());
-  // [N, L, d] x [d, H, R] -> [N, H, L, R]
-  auto rotated = torch::einsum("btf,fhi->bhti", {qk.detach().to(torch::kFloat), rotations.to(torch::kFloat)});
-  auto buckets = torch::cat({rotated, -rotated}, -1).argmax(-1);  // [N, H, L]
-  auto offsets = (torch::arange(nHashes, buckets.options()) * (2 * half)).view({1, nHashes, 1});
-  return (buckets + offsets).reshape({n, nHashes * l});
+  const auto x = qk.detach().to(torch::kFloat);
+  const auto r = rotations.to(torch::kFloat);
+  std::vector<torch::Tensor> rounds;
+  rounds.reserve(static_cast<size_t>(nHashes));
+  for (int64_t h = 0; h < nHashes; ++h) {
+    auto rotated = torch::matmul(x, r.select(1, h));  // [N, L, R]
+    auto [maxValue, maxIndex] = rotated.max(-1);
+    auto [minValue, minIndex] = rotated.min(-1);
+    // Ties go to xR, as argmax over the concatenation takes the first maximum.
+    auto bucket = torch::where(maxValue.ge(minValue.neg()), maxIndex, minIndex + half);
+    rounds.push_back(bucket + h * 2 * half);
+  }
+  return torch::stack(rounds, 1).reshape({n, nHashes * l});  // [N, H, L] -> [N, H·L]
 }
 
 namespace {

@@ -102,6 +102,22 @@ TEST(LshAttention, TokenAttendsToItselfOnlyWhenAlone) {
   EXPECT_TRUE(torch::allclose(out[0][3], v[0][3], 1e-9, 1e-9));
 }
 
+TEST(LshAttention, BucketIsArgmaxOverRotatedAndNegatedPerRound) {
+  // The definition, written out: bucket = argmax([xR, −xR]) per round, offset by round.
+  torch::manual_seed(4);
+  const int64_t n = 3, l = 64, d = 8, rounds = 3, nBuckets = 8;
+  auto qk = torch::randn({n, l, d});
+  auto rotations = lsh::randomRotations(d, rounds, nBuckets, seeded(3), torch::kCPU, torch::kFloat);
+  auto buckets = lsh::hashBuckets(qk, rotations).view({n, rounds, l});
+  for (int64_t h = 0; h < rounds; ++h) {
+    auto rotated = torch::matmul(qk, rotations.select(1, h));
+    auto expected = torch::cat({rotated, -rotated}, -1).argmax(-1) + h * nBuckets;
+    EXPECT_TRUE(torch::equal(buckets.select(1, h), expected)) << "round " << h;
+  }
+  EXPECT_EQ(buckets.min().item<int64_t>(), 0);
+  EXPECT_LT(buckets.max().item<int64_t>(), rounds * nBuckets);
+}
+
 TEST(LshAttention, HashesInFullPrecisionUnderBf16Autocast) {
   // Under bf16 autocast the rotation would run in bf16 and move tokens whose two largest
   // rotated coordinates are close; the buckets must be those of the fp32 computation.
