@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cellwright/compute/device.h"
+#include "cellwright/compute/heap_memory.h"
 #include "cellwright/core/errors.h"
 #include "cellwright/train/checkpoint.h"
 #include "cellwright/train/model_data.h"
@@ -33,6 +34,7 @@ std::string csvField(const std::string& text) {
 
 InferenceOutput runInference(plugins::CellModel& model, const std::vector<int64_t>& cells, const Collate& collate,
                              const std::string& device, int batchSize, bool withEmbedding, Feedback* feedback) {
+  HeapMemoryScope heapMemory;
   torch::NoGradGuard noGrad;
   const torch::Device dev(device);
   model.to(dev);

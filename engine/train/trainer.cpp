@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 #include <ATen/autocast_mode.h>
 
 #include "cellwright/compute/compat.h"
+#include "cellwright/compute/heap_memory.h"
 #include "cellwright/core/errors.h"
 #include "cellwright/train/checkpoint.h"
 #include "cellwright/train/device_memory.h"
@@ -488,6 +490,8 @@ class Trainer {
 
 TrainerResult trainModel(TrainableModel& model, const TrainingData& data, const TrainerOptions& options,
                          Feedback* feedback) {
+  std::optional<HeapMemoryScope> heapMemory;
+  if (options.reuseFreedMemory) heapMemory.emplace();
   Trainer trainer(model, data, options, feedback);
   return trainer.run();
 }

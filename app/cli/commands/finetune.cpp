@@ -82,6 +82,7 @@ int runFineTune(const Args& args) {
   t.monitor = train::parseMonitor(args.value("--monitor"));
   t.seed = static_cast<uint64_t>(args.integer("--seed"));
   t.debugOutOfMemoryAtStep = args.integer("--debug-oom-at-step");
+  t.reuseFreedMemory = !args.has("--mapped-allocations");
 
   const auto distributed = train::distributedOptionsFromEnvironment();
   if (distributed.worldSize > 1) {
@@ -139,6 +140,7 @@ Command makeFineTuneCommand() {
       {"--resume", false, "continue the run in an existing folder"},
       {"--force", false, "replace an existing run folder"},
       {"--debug-oom-at-step", true, "testing: fake an out-of-memory error at this step", "-1"},
+      {"--mapped-allocations", false, "benchmarking: malloc's defaults, big tensors mapped anew every step"},
   };
   c.run = runFineTune;
   return c;

@@ -20,7 +20,8 @@ struct InferenceOutput {
   torch::Tensor probabilities;  // [cells, classes] float32, CPU
   torch::Tensor embedding;      // [cells, dim] float32, CPU; undefined unless asked for
 };
-// Runs `model` (eval mode, no gradients) over `cells` in batches of `batchSize`.
+// Runs `model` (eval mode, no gradients) over `cells` in batches of `batchSize`, with freed
+// tensor memory kept in malloc's heap meanwhile (cw::HeapMemoryScope).
 InferenceOutput runInference(plugins::CellModel& model, const std::vector<int64_t>& cells, const Collate& collate,
                              const std::string& device, int batchSize, bool withEmbedding, Feedback* feedback = nullptr);
 
