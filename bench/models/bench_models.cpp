@@ -47,6 +47,8 @@ std::vector<Setting> settings(bool tiny) {
     return {{"cellpatch", "cellpatch", {}, "paper", 200, 2000, 16, 32, "classify", "tiny CPU run"},
             {"bioformer", "bioformer", {}, "small", 100, 200, 8, 16, "pretrain", "tiny CPU run"},
             {"screformer-lsh", "screformer", {}, "small", 500, 600, 2, 4, "classify", "tiny CPU run"},
+            {"screformer-lsh-stored", "screformer", {{"recompute_scores", false}}, "small", 500, 600, 2, 4, "classify",
+             "tiny CPU run; scores stored for backward"},
             {"screformer-full", "screformer", {{"encoder", "full"}}, "small", 500, 600, 2, 4, "classify", "tiny CPU run"},
             {"mlp", "mlp", {}, "paper", 2000, 0, 64, 128, "classify", "tiny CPU run"},
             {"logreg", "logreg", {}, "paper", 2000, 0, 64, 128, "classify", "tiny CPU run"}};
@@ -56,6 +58,8 @@ std::vector<Setting> settings(bool tiny) {
            "reference: 580 train / 2,099 infer cells/s, 19.4 / 4.7 GiB (fp16 autocast)"},
           {"screformer-lsh", "screformer", {{"n_hashes", 4}}, "paper", 16907, 16908, 8, 32, "classify",
            "reference Reformer: 6.0 train cells/s, 30.7 GiB; OOM at inference batch 32 (fp32)"},
+          {"screformer-lsh-stored", "screformer", {{"n_hashes", 4}, {"recompute_scores", false}}, "paper", 16907,
+           16908, 8, 32, "classify", "scores stored for backward (the engine before recompute_scores)"},
           {"screformer-full", "screformer", {{"encoder", "full"}}, "paper", 16907, 16908, 8, 32, "classify",
            "reference SDPA BERT: 22.0 train / 77.6 infer cells/s, 5.5 / 3.3 GiB (bf16)"},
           {"mlp", "mlp", {}, "paper", 16906, 0, 256, 1024, "classify", "baseline"},

@@ -1,6 +1,7 @@
 #include "lsh_attention.h"
 
 #include "cellwright/compute/compat.h"
+#include "chunk_attention.h"
 #include "cellwright/core/errors.h"
 
 namespace cw::plugins::lsh {
@@ -14,24 +15,28 @@ constexpr double kPaddingScore = -1e9;
 torch::Tensor atLeastFloat(const torch::Tensor& t) {
   return t.scalar_type() == torch::kHalf || t.scalar_type() == torch::kBFloat16 ? t.to(torch::kFloat) : t;
 }
+// For slot positions `pos` [N, C, k]: the chunk (within its round) each position falls in,
+// in every hash round: [N, C, k, nHashes].
+torch::Tensor chunksOfPositions(const torch::Tensor& undoSort, const torch::Tensor& pos, int64_t n, int64_t nHashes,
+                                int64_t l, int64_t bs) {
+  const int64_t chunksPerRound = l / bs;
+  auto roundOffsets = (torch::arange(nHashes, undoSort.options()) * chunksPerRound).view({1, nHashes, 1});
+  auto chunkOf = (undoSort.view({n, nHashes, l}).div(bs, "floor") - roundOffsets).transpose(1, 2).contiguous();
+  return chunkOf.gather(1, pos.reshape({n, -1, 1}).expand({n, pos.size(1) * pos.size(2), nHashes}))
+      .view({n, pos.size(1), pos.size(2), nHashes});
+}
+
 // For every (query slot, key slot) pair of the chunked scores [N, C, bs, 2bs]: in how many
 // hash rounds the key falls in the query's chunk or the one before it (at least 1).
 torch::Tensor roundsMet(const torch::Tensor& undoSort, const torch::Tensor& bPos, const torch::Tensor& bkPos,
-                        int64_t n, int64_t nHashes, int64_t l, int64_t bs) {
+                        int64_t n, int64_t nHashes, int64_t l, int64_t bs, torch::ScalarType type) {
   const int64_t chunksPerRound = l / bs;
-  // Chunk (within its round) of every position in every round: [N, L, nHashes].
-  auto roundOffsets = (torch::arange(nHashes, undoSort.options()) * chunksPerRound).view({1, nHashes, 1});
-  auto chunkOf = (undoSort.view({n, nHashes, l}).div(bs, "floor") - roundOffsets).transpose(1, 2).contiguous();
-  auto locsOf = [&](const torch::Tensor& pos) {  // pos [N, C, k] -> [N, C, k, nHashes]
-    return chunkOf.gather(1, pos.reshape({n, -1, 1}).expand({n, pos.size(1) * pos.size(2), nHashes}))
-        .view({n, pos.size(1), pos.size(2), nHashes});
-  };
-  auto q = locsOf(bPos), k = locsOf(bkPos);
-  auto count = torch::zeros({n, bPos.size(1), bs, 2 * bs}, torch::TensorOptions().dtype(torch::kFloat).device(q.device()));
+  auto q = chunksOfPositions(undoSort, bPos, n, nHashes, l, bs), k = chunksOfPositions(undoSort, bkPos, n, nHashes, l, bs);
+  auto count = torch::zeros({n, bPos.size(1), bs, 2 * bs}, torch::TensorOptions().dtype(type).device(q.device()));
   for (int64_t r = 0; r < nHashes; ++r) {
     auto qc = q.select(-1, r).unsqueeze(-1), kc = k.select(-1, r).unsqueeze(2);
     auto previous = (qc - 1 + chunksPerRound).remainder(chunksPerRound);
-    count += kc.eq(qc).logical_or(kc.eq(previous)).to(torch::kFloat);
+    count += kc.eq(qc).logical_or(kc.eq(previous)).to(type);
   }
   return count.clamp_min(1.0);
 }
@@ -96,18 +101,26 @@ torch::Tensor BucketTape::next(const std::function<torch::Tensor()>& hash) {
   return recorded;
 }
 
-torch::Tensor lshAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding,
-                           const torch::Tensor& buckets, const LshOptions& options, torch::Tensor* received) {
+namespace {
+
+// The dtype autocast would run a matmul of these operands in.
+torch::ScalarType matmulType(const torch::Tensor& a, const torch::Tensor& b) {
+  const auto autocast = cw::compat::autocastState(a.device().type());
+  return autocast.enabled ? autocast.dtype : torch::promote_types(a.scalar_type(), b.scalar_type());
+}
+
+torch::Tensor attentionRows(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding,
+                            const torch::Tensor& buckets, const LshOptions& options, torch::Tensor* received) {
   const int64_t n = qk.size(0), l = qk.size(1), d = qk.size(2), bs = options.bucketSize;
   const int64_t nHashes = buckets.size(1) / l;
-  if (l % (2 * bs) != 0) throw cw::Error("LSH attention needs a length that is a multiple of twice the bucket size");
   const int64_t nChunks = nHashes * l / bs;
 
   // Sort by (bucket, position): key = L * bucket + position.
   auto ticker = torch::arange(nHashes * l, buckets.options()).unsqueeze(0).expand({n, nHashes * l});
   auto sortKey = l * buckets + ticker.remainder(l);
   auto sorted = std::get<1>(sortKey.sort(-1));  // sticker: index into the (round, position) space
-  auto undoSort = sorted.argsort(static_cast<int64_t>(-1), /*descending=*/false);
+  // The inverse permutation by one scatter, not a second sort.
+  auto undoSort = torch::empty_like(sorted).scatter_(1, sorted, ticker);
   auto positions = sorted.remainder(l);         // st: sequence position of each sorted slot
 
   auto gatherRows = [&](const torch::Tensor& x) {
@@ -126,21 +139,41 @@ torch::Tensor lshAttention(const torch::Tensor& qk, const torch::Tensor& v, cons
     auto perRound = x.view({n, nHashes, chunksPerRound, bs, -1}).roll(1, 2).view(x.sizes());
     return torch::cat({x, perRound}, 2);
   };
+  const bool recompute = options.recomputeScores && !received;
+  if (recompute) {  // in the dtypes autocast would pick, before the look-back doubles keys and values
+    const auto qkType = matmulType(bq, bq);  // normalize keeps the dtype (or autocast picks)
+    bq = bq.to(qkType);
+    bk = bk.to(qkType);
+    bv = bv.to(matmulType(bv, bv));
+  }
   bk = lookBack(bk);
   bv = lookBack(bv);
   auto bkPos = lookBack(bPos);
 
-  auto dots = atLeastFloat(torch::matmul(bq, bk.transpose(-1, -2))) / std::sqrt(static_cast<double>(d));
-  if (keyPadding.defined()) {
-    auto padSorted = keyPadding.gather(1, positions).view({n, nChunks, bs});
-    dots = dots.masked_fill(lookBack(padSorted).unsqueeze(2), kPaddingScore);
+  const auto keyPaddingSorted =
+      keyPadding.defined() ? lookBack(keyPadding.gather(1, positions).view({n, nChunks, bs})) : torch::Tensor();
+  torch::Tensor bo, lse, probs;  // [N, C, bs, dv], [N, C, bs, 1], [N, C, bs, 2bs]
+  if (recompute) {
+    ChunkAttentionOptions chunkOptions{kPaddingScore, kSelfAttentionScore, options.scoreBlockBytes};
+    if (options.dedupRounds && nHashes > 1) {
+      chunkOptions.queryChunks = chunksOfPositions(undoSort, bPos, n, nHashes, l, bs)
+                                     .to(chunksPerRound < 32768 ? torch::kShort : torch::kInt);
+      chunkOptions.keyChunks = lookBack(chunkOptions.queryChunks);
+      chunkOptions.chunksPerRound = chunksPerRound;
+    }
+    auto chunks = chunkAttention(bq, bk, bv, keyPaddingSorted, chunkOptions);
+    bo = chunks.out;
+    lse = chunks.lse;
+  } else {
+    auto dots = atLeastFloat(torch::matmul(bq, bk.transpose(-1, -2))) / std::sqrt(static_cast<double>(d));
+    if (keyPaddingSorted.defined()) dots = dots.masked_fill(keyPaddingSorted.unsqueeze(2), kPaddingScore);
+    if (options.dedupRounds && nHashes > 1)
+      dots = dots - torch::log(roundsMet(undoSort, bPos, bkPos, n, nHashes, l, bs, dots.scalar_type()));
+    dots = dots.masked_fill(bPos.unsqueeze(-1).eq(bkPos.unsqueeze(2)), kSelfAttentionScore);
+    lse = torch::logsumexp(dots, -1, true);
+    probs = torch::exp(dots - lse);
+    bo = torch::matmul(probs.to(bv.scalar_type()), bv);
   }
-  if (options.dedupRounds && nHashes > 1) dots = dots - torch::log(roundsMet(undoSort, bPos, bkPos, n, nHashes, l, bs));
-  dots = dots.masked_fill(bPos.unsqueeze(-1).eq(bkPos.unsqueeze(2)), kSelfAttentionScore);
-
-  auto lse = torch::logsumexp(dots, -1, true);  // [N, C, bs, 1]
-  auto probs = torch::exp(dots - lse);
-  auto bo = torch::matmul(probs.to(bv.scalar_type()), bv);  // [N, C, bs, dv]
 
   // Back to (round, position) order and combine rounds weighted by their total mass.
   auto so = bo.reshape({n, nHashes * l, v.size(2)});
@@ -162,6 +195,31 @@ torch::Tensor lshAttention(const torch::Tensor& qk, const torch::Tensor& v, cons
     *received = torch::zeros({n, l}, mass.options()).scatter_add_(1, keysFlat, mass.detach());
   }
   return out;
+}
+
+}  // namespace
+
+torch::Tensor lshAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding,
+                           const torch::Tensor& buckets, const LshOptions& options, torch::Tensor* received) {
+  const int64_t n = qk.size(0), l = qk.size(1), bs = options.bucketSize;
+  if (l % (2 * bs) != 0) throw cw::Error("LSH attention needs a length that is a multiple of twice the bucket size");
+  // Rows of N are independent. Without autograd nothing of one row's work is kept for
+  // later, so rows run in slices whose scores fit the block size (inference at batch 32
+  // would otherwise hold ~50 GB of scores, gathered keys and values at once).
+  const int64_t scoreBytesPerRow = buckets.size(1) * 2 * bs * static_cast<int64_t>(sizeof(float));
+  const int64_t rows = std::max<int64_t>(1, options.scoreBlockBytes / scoreBytesPerRow);
+  if (torch::GradMode::is_enabled() || rows >= n) return attentionRows(qk, v, keyPadding, buckets, options, received);
+  std::vector<torch::Tensor> outs, masses;
+  for (int64_t start = 0; start < n; start += rows) {
+    const int64_t count = std::min(rows, n - start);
+    auto slice = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, start, count) : t; };
+    torch::Tensor mass;
+    outs.push_back(attentionRows(slice(qk), slice(v), slice(keyPadding), slice(buckets), options,
+                                 received ? &mass : nullptr));
+    if (received) masses.push_back(mass);
+  }
+  if (received) *received = torch::cat(masses, 0);
+  return torch::cat(outs, 0);
 }
 
 torch::Tensor fullSharedQkAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding) {

@@ -21,6 +21,14 @@ struct LshOptions {
   // the combination is a softmax over the union of the rounds' keys. Costs one comparison
   // pass per round over the score tensor.
   bool dedupRounds = false;
+  // Evaluate the chunks' attention block by block and recompute the scores in backward
+  // (as flash attention does), saving q, k, v and the log-sum-exp instead of the
+  // [N, rounds·L/bucket, bucket, 2·bucket] scores and probabilities. Off: the plain autograd
+  // formulation, kept as the reference (and used for dedupRounds and attention scores).
+  bool recomputeScores = true;
+  // Largest fp32 score block evaluated at once, in bytes; without autograd the whole
+  // attention (sort, gathers, scores) runs in slices of batch×heads rows of this size.
+  int64_t scoreBlockBytes = int64_t{512} << 20;
 };
 
 // Random rotations [dim, nHashes, nBuckets / 2] from `generator` (a CPU generator; the

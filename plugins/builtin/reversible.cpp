@@ -12,7 +12,8 @@ namespace cw::plugins {
 
 namespace {
 
-// ---- RNG state (and, below, autocast state), so the backward recomputation repeats the forward exactly.
+// ---- RNG state, so the backward recomputation repeats the forward exactly (the autocast
+// state is saved with it, through compat.h).
 struct RngSnapshot {
   torch::Tensor cpu, device;
   torch::Device where{torch::kCPU};
@@ -199,8 +200,9 @@ torch::Tensor ReformerAttentionImpl::forward(const torch::Tensor& x, const torch
       buckets = tape ? tape->next(hash) : hash();
     }
     torch::Tensor mass;
-    context = lsh::lshAttention(qk, vv, pad, buckets, {c_.bucket_size, c_.n_hashes, c_.dedup_rounds}, received ? &mass : nullptr)
-                  .view({b, h, l, dh});
+    lsh::LshOptions options{c_.bucket_size, c_.n_hashes, c_.dedup_rounds};
+    options.recomputeScores = c_.recompute_scores;
+    context = lsh::lshAttention(qk, vv, pad, buckets, options, received ? &mass : nullptr).view({b, h, l, dh});
     if (received) *received = mass.view({b, h, l}).mean(1);
   } else {
     auto q = heads(q_(xn)), k = heads(k_(xn));

@@ -202,6 +202,9 @@ class ScReformerPlugin : public ModelPlugin {
             {"n_hashes", "LSH hash rounds (paper 4-8, default 4; small 2)"},
             {"dedup_rounds", "a key met by a query in several hash rounds counts once (Reformer paper; default true; "
                              "false = reformer_pytorch's default)"},
+            {"recompute_scores", "LSH attention keeps q, k, v and the log-sum-exp for backward and recomputes the "
+                                 "chunk scores there, in blocks of bounded size (default true; false = plain autograd, "
+                                 "which stores scores and probabilities, for comparison)"},
             {"hash_seed", "seed of the LSH rotations (inference is deterministic)"},
             {"reversible", "reversible residual layers recomputing activations in backward (default true)"},
             {"dropout", "dropout in attention output and feed-forward (default 0)"},

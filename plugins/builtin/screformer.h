@@ -20,6 +20,7 @@ struct ScReformerConfig {
   int64_t bucket_size = 64;
   int64_t n_hashes = 4;
   bool dedup_rounds = true;     // count a key met in several hash rounds once
+  bool recompute_scores = true; // LSH chunk scores recomputed in backward, not stored
   int64_t hash_seed = 2022;
   bool reversible = true;
   double dropout = 0.0;
@@ -45,6 +46,7 @@ struct ScReformerConfig {
     v("bucket_size", bucket_size);
     v("n_hashes", n_hashes);
     v("dedup_rounds", dedup_rounds);
+    v("recompute_scores", recompute_scores);
     v("hash_seed", hash_seed);
     v("reversible", reversible);
     v("dropout", dropout);

@@ -58,46 +58,60 @@ typename StateMap::key_type optimizerStateKey(const StateMap&, const torch::Tens
   }
 }
 
+namespace detail {
+// Autocast's per-device switches: one API from 2.4, per-device functions before.
+inline bool autocastEnabled(torch::DeviceType device) {
+#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == torch::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+inline void setAutocastEnabled(torch::DeviceType device, bool enabled) {
+#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(device, enabled);
+#else
+  if (device == torch::kCUDA)
+    at::autocast::set_enabled(enabled);
+  else
+    at::autocast::set_cpu_enabled(enabled);
+#endif
+}
+inline torch::ScalarType autocastDtype(torch::DeviceType device) {
+#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(device);
+#else
+  return device == torch::kCUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+inline void setAutocastDtype(torch::DeviceType device, torch::ScalarType dtype) {
+#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_dtype(device, dtype);
+#else
+  if (device == torch::kCUDA)
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  else
+    at::autocast::set_autocast_cpu_dtype(dtype);
+#endif
+}
+}  // namespace detail
+
 // RAII autocast region (mixed precision) for one device type; a no-op when disabled.
 class AutocastGuard {
  public:
   AutocastGuard(torch::DeviceType device, torch::ScalarType dtype, bool enabled) : device_(device), enabled_(enabled) {
     if (!enabled_) return;
-#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
-    previousEnabled_ = at::autocast::is_autocast_enabled(device_);
-    previousDtype_ = at::autocast::get_autocast_dtype(device_);
-    at::autocast::set_autocast_dtype(device_, dtype);
-    at::autocast::set_autocast_enabled(device_, true);
-#else
-    if (device_ == torch::kCUDA) {
-      previousEnabled_ = at::autocast::is_enabled();
-      previousDtype_ = at::autocast::get_autocast_gpu_dtype();
-      at::autocast::set_autocast_gpu_dtype(dtype);
-      at::autocast::set_enabled(true);
-    } else {
-      previousEnabled_ = at::autocast::is_cpu_enabled();
-      previousDtype_ = at::autocast::get_autocast_cpu_dtype();
-      at::autocast::set_autocast_cpu_dtype(dtype);
-      at::autocast::set_cpu_enabled(true);
-    }
-#endif
+    previousEnabled_ = detail::autocastEnabled(device_);
+    previousDtype_ = detail::autocastDtype(device_);
+    detail::setAutocastDtype(device_, dtype);
+    detail::setAutocastEnabled(device_, true);
     at::autocast::increment_nesting();
   }
   ~AutocastGuard() {
     if (!enabled_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
-    at::autocast::set_autocast_enabled(device_, previousEnabled_);
-    at::autocast::set_autocast_dtype(device_, previousDtype_);
-#else
-    if (device_ == torch::kCUDA) {
-      at::autocast::set_enabled(previousEnabled_);
-      at::autocast::set_autocast_gpu_dtype(previousDtype_);
-    } else {
-      at::autocast::set_cpu_enabled(previousEnabled_);
-      at::autocast::set_autocast_cpu_dtype(previousDtype_);
-    }
-#endif
+    detail::setAutocastEnabled(device_, previousEnabled_);
+    detail::setAutocastDtype(device_, previousDtype_);
   }
   AutocastGuard(const AutocastGuard&) = delete;
   AutocastGuard& operator=(const AutocastGuard&) = delete;
@@ -110,39 +124,21 @@ class AutocastGuard {
 };
 
 // RAII region with autocast off for one device type, the previous state restored after.
-// For discrete decisions (LSH buckets) that must not depend on reduced-precision rounding.
+// For discrete decisions (LSH buckets) that must not depend on reduced-precision rounding,
+// and for code that picks its own dtypes.
 class AutocastOff {
  public:
-  explicit AutocastOff(torch::DeviceType device) : device_(device) {
-#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
-    previousEnabled_ = at::autocast::is_autocast_enabled(device_);
-    at::autocast::set_autocast_enabled(device_, false);
-#else
-    previousEnabled_ = device_ == torch::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-    setEnabled(false);
-#endif
+  explicit AutocastOff(torch::DeviceType device)
+      : device_(device), previousEnabled_(detail::autocastEnabled(device)) {
+    detail::setAutocastEnabled(device_, false);
   }
-  ~AutocastOff() {
-#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
-    at::autocast::set_autocast_enabled(device_, previousEnabled_);
-#else
-    setEnabled(previousEnabled_);
-#endif
-  }
+  ~AutocastOff() { detail::setAutocastEnabled(device_, previousEnabled_); }
   AutocastOff(const AutocastOff&) = delete;
   AutocastOff& operator=(const AutocastOff&) = delete;
 
  private:
-#if !CELLWRIGHT_TORCH_AT_LEAST(2, 4)
-  void setEnabled(bool enabled) const {
-    if (device_ == torch::kCUDA)
-      at::autocast::set_enabled(enabled);
-    else
-      at::autocast::set_cpu_enabled(enabled);
-  }
-#endif
   torch::DeviceType device_;
-  bool previousEnabled_ = false;
+  bool previousEnabled_;
 };
 
 // Whether autocast is on for a device type, and its dtype.
@@ -152,20 +148,7 @@ struct AutocastState {
 };
 
 inline AutocastState autocastState(torch::DeviceType device) {
-  AutocastState s;
-#if CELLWRIGHT_TORCH_AT_LEAST(2, 4)
-  s.enabled = at::autocast::is_autocast_enabled(device);
-  s.dtype = at::autocast::get_autocast_dtype(device);
-#else
-  if (device == torch::kCUDA) {
-    s.enabled = at::autocast::is_enabled();
-    s.dtype = at::autocast::get_autocast_gpu_dtype();
-  } else {
-    s.enabled = at::autocast::is_cpu_enabled();
-    s.dtype = at::autocast::get_autocast_cpu_dtype();
-  }
-#endif
-  return s;
+  return {detail::autocastEnabled(device), detail::autocastDtype(device)};
 }
 
 }  // namespace cw::compat
