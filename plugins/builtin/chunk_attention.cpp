@@ -25,9 +25,9 @@ struct Constants {
   int64_t chunksPerRound;
 };
 
-// log(rounds in which each key lies in the query's chunk or the one before it), ≥ 1 for
-// every pair of the block: [n, C, bs, 2·bs]. One-byte counts and flags keep the passes
-// over the block cheap.
+// For every pair of the block [n, C, bs, 2·bs]: log of the number of rounds in which the
+// key lies in the query's chunk or the one before it (counted as at least 1). One-byte
+// counts and flags keep the passes over the block cheap.
 torch::Tensor logRoundsMet(const torch::Tensor& queryChunks, const torch::Tensor& keyChunks, int64_t chunksPerRound,
                            torch::ScalarType type) {
   const auto sizes = std::vector<int64_t>{queryChunks.size(0), queryChunks.size(1), queryChunks.size(2),
