@@ -14,10 +14,8 @@ using torch::autograd::tensor_list;
 
 torch::ScalarType softmaxType(torch::ScalarType t) { return t == torch::kDouble ? torch::kDouble : torch::kFloat; }
 
-// Rows of N per block so that one block's scores stay within `blockBytes` (at least one row).
 int64_t rowsPerBlock(const torch::Tensor& q, const torch::Tensor& k, int64_t blockBytes) {
-  const int64_t bytesPerRow = q.size(1) * q.size(2) * k.size(2) * static_cast<int64_t>(sizeof(float));
-  return std::max<int64_t>(1, blockBytes / std::max<int64_t>(1, bytesPerRow));
+  return rowsPerScoreBlock(q.size(1) * q.size(2) * k.size(2), blockBytes);
 }
 
 struct Constants {

@@ -5,7 +5,18 @@
 // of bounded size. At 16,907 genes and batch 32 those two tensors are ~11 GB each per layer.
 #include <torch/torch.h>
 
+#include <algorithm>
+
 namespace cw::plugins::lsh {
+
+// Default bound on the fp32 score block evaluated at once.
+inline constexpr int64_t kScoreBlockBytes = int64_t{512} << 20;
+
+// Rows of N per block so that one block's fp32 scores, `scoresPerRow` each, stay within
+// `blockBytes` (at least one row).
+inline int64_t rowsPerScoreBlock(int64_t scoresPerRow, int64_t blockBytes) {
+  return std::max<int64_t>(1, blockBytes / std::max<int64_t>(1, scoresPerRow * static_cast<int64_t>(sizeof(float))));
+}
 
 struct ChunkAttentionResult {
   torch::Tensor out;  // [N, C, bs, dv], v's dtype
@@ -15,7 +26,7 @@ struct ChunkAttentionResult {
 struct ChunkAttentionOptions {
   double paddingScore = -1e9;  // score of a key flagged as padding
   double selfScore = -5e4;     // score of a query's own slot
-  int64_t blockBytes = int64_t{512} << 20;  // largest fp32 score block evaluated at once
+  int64_t blockBytes = kScoreBlockBytes;  // largest fp32 score block evaluated at once
   // Duplicate rounds counted once: with the chunk (within its round) of every query slot's
   // and key slot's position in every round, queryChunks [N, C, bs, rounds] and keyChunks
   // [N, C, 2·bs, rounds] (int16, or int32 past 32,767 chunks), a pair's score gets −log(number of rounds in which the key

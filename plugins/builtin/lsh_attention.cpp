@@ -1,7 +1,6 @@
 #include "lsh_attention.h"
 
 #include "cellwright/compute/compat.h"
-#include "chunk_attention.h"
 #include "cellwright/core/errors.h"
 
 namespace cw::plugins::lsh {
@@ -206,8 +205,7 @@ torch::Tensor lshAttention(const torch::Tensor& qk, const torch::Tensor& v, cons
   // Rows of N are independent. Without autograd nothing of one row's work is kept for
   // later, so rows run in slices whose scores fit the block size (inference at batch 32
   // would otherwise hold ~50 GB of scores, gathered keys and values at once).
-  const int64_t scoreBytesPerRow = buckets.size(1) * 2 * bs * static_cast<int64_t>(sizeof(float));
-  const int64_t rows = std::max<int64_t>(1, options.scoreBlockBytes / scoreBytesPerRow);
+  const int64_t rows = rowsPerScoreBlock(buckets.size(1) * 2 * bs, options.scoreBlockBytes);
   if (torch::GradMode::is_enabled() || rows >= n) return attentionRows(qk, v, keyPadding, buckets, options, received);
   std::vector<torch::Tensor> outs, masses;
   for (int64_t start = 0; start < n; start += rows) {

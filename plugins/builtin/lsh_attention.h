@@ -9,6 +9,8 @@
 #include <functional>
 #include <vector>
 
+#include "chunk_attention.h"
+
 namespace cw::plugins::lsh {
 
 inline constexpr double kSelfAttentionScore = -5e4;
@@ -28,7 +30,7 @@ struct LshOptions {
   bool recomputeScores = true;
   // Largest fp32 score block evaluated at once, in bytes; without autograd the whole
   // attention (sort, gathers, scores) runs in slices of batch×heads rows of this size.
-  int64_t scoreBlockBytes = int64_t{512} << 20;
+  int64_t scoreBlockBytes = kScoreBlockBytes;
 };
 
 // Random rotations [dim, nHashes, nBuckets / 2] from `generator` (a CPU generator; the

@@ -1,5 +1,5 @@
 #pragma once
-// Tiny synthetic TokenBatches for the model tests.
+// Tiny synthetic TokenBatches and comparisons for the model tests.
 #include "cellwright/plugins/builtin.h"
 #include "cellwright/tokenize/token_batch.h"
 
@@ -37,6 +37,11 @@ inline cw::tokenize::TokenBatch withExtraPadding(const cw::tokenize::TokenBatch&
   out.bins = pad(in.bins, 0);
   out.paddingMask = pad(in.paddingMask, 1);
   return out;
+}
+
+// ‖a − b‖ / ‖b‖ over all elements.
+inline double relativeError(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).norm() / b.norm()).item<double>();
 }
 
 inline bool allParametersEqual(torch::nn::Module& a, torch::nn::Module& b) {

@@ -7,14 +7,12 @@
 
 #include "cellwright/compute/compat.h"
 #include "lsh_attention.h"
+#include "model_test_support.h"
 
 using namespace cw::plugins;
+using cw::test::relativeError;
 
 namespace {
-
-double relativeError(const torch::Tensor& a, const torch::Tensor& b) {
-  return ((a - b).norm() / b.norm()).item<double>();
-}
 
 struct Inputs {
   torch::Tensor qk, v, padding, buckets, upstream;

@@ -11,14 +11,11 @@
 #include "screformer.h"
 
 using namespace cw::plugins;
+using cw::test::relativeError;
 
 namespace {
 
 at::Generator seeded(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
-
-double relativeError(const torch::Tensor& a, const torch::Tensor& b) {
-  return ((a - b).norm() / b.norm()).item<double>();
-}
 
 ScReformerConfig tinyConfig() {
   ScReformerConfig c;
