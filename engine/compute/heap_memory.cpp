@@ -1,6 +1,5 @@
 #include "cellwright/compute/heap_memory.h"
 
-#include <limits>
 #include <mutex>
 
 #if defined(__GLIBC__)
@@ -27,7 +26,9 @@ HeapMemoryScope::HeapMemoryScope() {
   if (openScopes++ > 0) return;
 #if defined(__GLIBC__)
   mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+  // -1 turns trimming off (mallopt(3)); INT_MAX would still trim a freed top of 2 GiB or
+  // more, which one batch's attention scores reach, and every page would fault in again.
+  mallopt(M_TRIM_THRESHOLD, -1);
 #endif
 }
 

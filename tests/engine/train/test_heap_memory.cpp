@@ -66,6 +66,23 @@ TEST(HeapMemoryScope, BigBlocksComeFromTheHeapOnlyWhileAScopeIsOpen) {
   // ... and a block bigger than any freed in the heap gets a mapping of its own again.
   EXPECT_GE(mappedForOneBlock(4 * kBlock), 4 * kBlock);
 }
+
+// mallopt takes an int, so a trim threshold of INT_MAX still gave a freed top of the heap of
+// 2 GiB or more back to the system (CellPatch's inference scores are 2.1 GB), and the next
+// batch faulted every page in again. The block is never touched beyond its first page, so
+// the test costs address space, not memory.
+TEST(HeapMemoryScope, KeepsFreedBlocksOfTwoGiBAndMore) {
+  cw::HeapMemoryScope scope;
+  const size_t bytes = (size_t{2} << 30) + (size_t{64} << 20);
+  const size_t heapBefore = mallinfo2().arena;
+  void* block = std::malloc(bytes);
+  ASSERT_NE(block, nullptr) << "no address space for a 2 GiB block";
+  static_cast<volatile char*>(block)[0] = 1;
+  const size_t heapWithBlock = mallinfo2().arena;
+  ASSERT_GE(heapWithBlock, heapBefore + bytes) << "the block should have grown the heap";
+  std::free(block);
+  EXPECT_EQ(mallinfo2().arena, heapWithBlock) << "the freed block stays in the heap";
+}
 #endif
 
 TEST(HeapMemoryScope, OpenDuringTrainingUnlessTurnedOff) {
