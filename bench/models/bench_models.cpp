@@ -3,7 +3,7 @@
 // settings of ../shared/docs/seed-models.md. Synthetic token batches (speed does not depend
 // on the values). Writes a log to --out (default bench/results) and to $OUT when set.
 //
-//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--out DIR]
+//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--out DIR]
 #include <sys/resource.h>
 
 #include <chrono>
@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "cellwright/compute/compat.h"
+#include "cellwright/compute/device.h"
 #include "cellwright/compute/heap_memory.h"
 #include "cellwright/core/errors.h"
 #include "cellwright/plugins/builtin.h"
@@ -247,6 +248,8 @@ int main(int argc, char** argv) {
   bool tiny = false;
   int steps = 0;
   int64_t tokens = 0;  // > 0: this many tokens (and genes) for the seed models instead of the setting's
+  int threads = 0;     // CPU threads, 0 = all cores as the CLI and the GUI default
+  bool heapScope = true;  // false: malloc as the environment sets it (bench/models/heap_trim.sh)
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -259,8 +262,10 @@ int main(int argc, char** argv) {
     else if (arg == "--steps") steps = std::stoi(value());
     else if (arg == "--out") outDir = value();
     else if (arg == "--tokens") tokens = std::stoll(value());
+    else if (arg == "--threads") threads = std::stoi(value());
+    else if (arg == "--mapped-allocations") heapScope = false;
     else {
-      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--out DIR]\n";
+      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--out DIR]\n";
       return 2;
     }
   }
@@ -271,6 +276,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (steps <= 0) steps = tiny ? 2 : 10;
+  threads = cw::configureThreads(threads);  // as the CLI does; LibTorch alone starts with one
   // bf16 autocast for the timed runs on CUDA (CellPatch and the baselines stay fp32 like
   // their references); on the CPU everything is fp32.
   cw::plugins::PluginRegistry registry;
@@ -280,6 +286,7 @@ int main(int argc, char** argv) {
   log << "# Cellwright model benchmark " << timestamp() << "\n"
       << "device: " << deviceName << (tiny ? " (tiny sizes)" : " (reference settings)") << ", torch "
       << TORCH_VERSION_MAJOR << "." << TORCH_VERSION_MINOR << ", steps " << steps
+      << (device.is_cpu() ? ", " + std::to_string(threads) + " CPU threads" : std::string())
       << (tokens > 0 ? ", seed models at " + std::to_string(tokens) + " tokens" : std::string()) << "\n\n"
       << "| model | tokens | precision | train batch | train cells/s | train peak GiB | infer batch | infer cells/s"
          " | infer peak GiB | bf16 vs fp32 output rel. err | grad rel. err | check | reference |\n"
@@ -296,7 +303,7 @@ int main(int argc, char** argv) {
     std::ostringstream row;
     // As the engine's training and inference run on a CPU: freed blocks stay in the heap.
     std::optional<cw::HeapMemoryScope> heap;
-    if (device.is_cpu()) heap.emplace();
+    if (device.is_cpu() && heapScope) heap.emplace();
     try {
       const ModelShape shape{s.vocab, 11, s.plugin == "bioformer" ? 5 : 0, s.tokens};
       nlohmann::json config = registry.plugin(s.plugin).defaultConfig(s.preset);
