@@ -76,7 +76,7 @@ TEST(HeapMemoryScope, KeepsFreedBlocksOfTwoGiBAndMore) {
   const size_t bytes = (size_t{2} << 30) + (size_t{64} << 20);
   const size_t heapBefore = mallinfo2().arena;
   void* block = std::malloc(bytes);
-  ASSERT_NE(block, nullptr) << "no address space for a 2 GiB block";
+  if (block == nullptr) GTEST_SKIP() << "this machine would not reserve 2 GiB of address space";
   static_cast<volatile char*>(block)[0] = 1;
   const size_t heapWithBlock = mallinfo2().arena;
   ASSERT_GE(heapWithBlock, heapBefore + bytes) << "the block should have grown the heap";
