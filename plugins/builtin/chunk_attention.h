@@ -5,18 +5,12 @@
 // of bounded size. At 16,907 genes and batch 32 those two tensors are ~11 GB each per layer.
 #include <torch/torch.h>
 
-#include <algorithm>
+#include "cellwright/compute/score_blocks.h"
 
 namespace cw::plugins::lsh {
 
-// Default bound on the fp32 score block evaluated at once.
-inline constexpr int64_t kScoreBlockBytes = int64_t{512} << 20;
-
-// Rows of N per block so that one block's fp32 scores, `scoresPerRow` each, stay within
-// `blockBytes` (at least one row).
-inline int64_t rowsPerScoreBlock(int64_t scoresPerRow, int64_t blockBytes) {
-  return std::max<int64_t>(1, blockBytes / std::max<int64_t>(1, scoresPerRow * static_cast<int64_t>(sizeof(float))));
-}
+using compute::kScoreBlockBytes;
+using compute::rowsPerScoreBlock;
 
 struct ChunkAttentionResult {
   torch::Tensor out;  // [N, C, bs, dv], v's dtype

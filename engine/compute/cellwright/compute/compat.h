@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "cellwright/compute/score_blocks.h"
+
 #include <optional>
 #include <sstream>
 #include <string>
@@ -16,7 +18,8 @@
 namespace cw::compat {
 
 // softmax(q·kᵀ/√d + mask)·v over the last two dims. `attnMask`: bool (true = attend) or an
-// additive float mask broadcastable to [..., Lq, Lk]. Fused kernel on torch >= 2.0.
+// additive float mask broadcastable to [..., Lq, Lk]. Fused kernel on torch >= 2.0; before,
+// without autograd, in blocks of bounded score memory (score_blocks.h).
 inline torch::Tensor scaledDotProductAttention(const torch::Tensor& q, const torch::Tensor& k,
                                                const torch::Tensor& v,
                                                const std::optional<torch::Tensor>& attnMask = std::nullopt,
@@ -26,6 +29,8 @@ inline torch::Tensor scaledDotProductAttention(const torch::Tensor& q, const tor
   if (attnMask) mask = *attnMask;
   return at::scaled_dot_product_attention(q, k, v, mask, dropout, isCausal);
 #else
+  if (!torch::GradMode::is_enabled() && compute::attentionBlocking())
+    return compute::blockedAttention(q, k, v, attnMask, dropout, isCausal);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   auto scores = torch::matmul(q, k.transpose(-2, -1)) * scale;
   if (isCausal) {
