@@ -3,7 +3,7 @@
 // settings of ../shared/docs/seed-models.md. Synthetic token batches (speed does not depend
 // on the values). Writes a log to --out (default bench/results) and to $OUT when set.
 //
-//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--out DIR]
+//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--out DIR]
 #include <sys/resource.h>
 
 #include <chrono>
@@ -18,6 +18,7 @@
 #include "cellwright/compute/compat.h"
 #include "cellwright/compute/device.h"
 #include "cellwright/compute/heap_memory.h"
+#include "cellwright/compute/score_blocks.h"
 #include "cellwright/core/errors.h"
 #include "cellwright/plugins/builtin.h"
 #include "lsh_attention.h"
@@ -264,8 +265,9 @@ int main(int argc, char** argv) {
     else if (arg == "--tokens") tokens = std::stoll(value());
     else if (arg == "--threads") threads = std::stoi(value());
     else if (arg == "--mapped-allocations") heapScope = false;
+    else if (arg == "--plain-attention") cw::compute::setAttentionBlocking(false);  // whole score tensors, as reference
     else {
-      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--out DIR]\n";
+      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--out DIR]\n";
       return 2;
     }
   }
