@@ -207,17 +207,28 @@ torch::Tensor lshAttention(const torch::Tensor& qk, const torch::Tensor& v, cons
   // would otherwise hold ~50 GB of scores, gathered keys and values at once).
   const int64_t rows = rowsPerScoreBlock(buckets.size(1) * 2 * bs, options.scoreBlockBytes);
   if (torch::GradMode::is_enabled() || rows >= n) return attentionRows(qk, v, keyPadding, buckets, options, received);
-  std::vector<torch::Tensor> outs, masses;
+  // Each slice is written into one output: outputs kept per slice would sit between the
+  // freed score blocks and split their space, so that every slice took fresh memory.
+  torch::Tensor out, mass;
+  auto into = [&](torch::Tensor& whole, const torch::Tensor& part, int64_t start) {
+    if (!whole.defined()) {
+      auto sizes = part.sizes().vec();
+      sizes[0] = n;
+      whole = torch::empty(sizes, part.options());
+    }
+    whole.narrow(0, start, part.size(0)).copy_(part);
+  };
   for (int64_t start = 0; start < n; start += rows) {
     const int64_t count = std::min(rows, n - start);
     auto slice = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, start, count) : t; };
-    torch::Tensor mass;
-    outs.push_back(attentionRows(slice(qk), slice(v), slice(keyPadding), slice(buckets), options,
-                                 received ? &mass : nullptr));
-    if (received) masses.push_back(mass);
+    torch::Tensor sliceMass;
+    into(out, attentionRows(slice(qk), slice(v), slice(keyPadding), slice(buckets), options,
+                            received ? &sliceMass : nullptr),
+         start);
+    if (received) into(mass, sliceMass, start);
   }
-  if (received) *received = torch::cat(masses, 0);
-  return torch::cat(outs, 0);
+  if (received) *received = mass;
+  return out;
 }
 
 torch::Tensor fullSharedQkAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding) {

@@ -6,6 +6,7 @@
 #include <malloc.h>
 
 #include "cellwright/compute/compat.h"
+#include "cellwright/compute/heap_memory.h"
 #include "lsh_attention.h"
 #include "model_test_support.h"
 
@@ -118,6 +119,24 @@ TEST(LshChunks, WithoutAutogradRowSlicesGiveTheSameOutputAndAttentionMass) {
   EXPECT_LT(relativeError(massSliced, massWhole), 1e-13);
   // Every real query spreads a mass of 1 over the keys (the padded row has 44 real ones).
   EXPECT_NEAR(massSliced.sum().item<double>(), 64 * 4 + 44, 1e-9);
+}
+
+// Row slices without autograd write into one output: the heap grows by about that output,
+// not by the slices' outputs and then their concatenation (at 16,907 genes, batch 32 and 10
+// heads, 1.4 GB each per layer). In a heap-memory scope the heap never shrinks, so its
+// growth is the call's peak.
+TEST(LshChunks, WithoutAutogradRowSlicesWriteIntoOneOutput) {
+  const auto in = makeInputs(torch::kFloat, 32, 1024, 64, 3, 32, 0);
+  const auto small = makeInputs(torch::kFloat, 2, 1024, 64, 3, 32, 0);
+  const double outputBytes = 32.0 * 1024 * 64 * sizeof(float);  // 8 MiB; one row's scores: 768 KiB
+  torch::NoGradGuard noGrad;
+  cw::HeapMemoryScope scope;
+  lsh::LshOptions options{32, 3, true};
+  options.scoreBlockBytes = 1;  // 32 slices of one row
+  lsh::lshAttention(small.qk, small.v, small.padding, small.buckets, options);  // first calls set up buffers
+  const auto before = static_cast<double>(mallinfo2().arena);
+  lsh::lshAttention(in.qk, in.v, in.padding, in.buckets, options);
+  EXPECT_LT(static_cast<double>(mallinfo2().arena) - before, 1.5 * outputBytes);
 }
 
 TEST(LshChunks, GraphKeepsNoScoreSizedTensors) {
