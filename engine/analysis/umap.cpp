@@ -136,7 +136,11 @@ UmapResult umap(const CsrMatrix& graph, const UmapOptions& options, Feedback* fe
   }
 
   // Each thread takes a contiguous range of heads holding about the same number of edges.
-  const int threads = std::max(1, std::min<int>(detail::defaultThreads(options.threads), static_cast<int>(nEdges / 1000 + 1)));
+  // Small graphs run on one thread: their layout takes well under a second, and a seed then
+  // gives the same picture every time.
+  constexpr int64_t kEdgesPerThread = 20000;
+  const int threads = std::max(
+      1, std::min<int>(detail::defaultThreads(options.threads), static_cast<int>(nEdges / kEdgesPerThread + 1)));
   std::vector<int64_t> rowSplit(threads + 1, n);
   rowSplit[0] = 0;
   for (int t = 1; t < threads; ++t)

@@ -89,6 +89,19 @@ TEST(Umap, SeededSingleThreadRunsRepeat) {
   EXPECT_EQ(first.embedding.values, second.embedding.values);
 }
 
+// pbmc68k_reduced's graph has 700 cells and fewer than 20,000 edges: with all threads
+// allowed it still runs on one, so the GUI's default UMAP of a small dataset is the same
+// picture every time (the lock-free parallel updates were not).
+TEST(Umap, SmallGraphsRepeatWithDefaultThreads) {
+  ASSERT_LT(pbmcNeighbors().connectivities.nnz(), 20000);
+  UmapOptions o;
+  o.seed = 3;
+  o.epochs = 50;
+  const auto first = umap(pbmcNeighbors().connectivities, o);
+  for (int run = 0; run < 3; ++run)
+    EXPECT_EQ(umap(pbmcNeighbors().connectivities, o).embedding.values, first.embedding.values) << "run " << run;
+}
+
 TEST(Umap, CancelStopsTheLayout) {
   cw::Feedback feedback;
   feedback.cancel();

@@ -22,6 +22,7 @@ struct UmapOptions {
   uint64_t seed = 0;
   // Worker threads for the layout (0: all cores). With more than one thread the updates run
   // lock-free in parallel as umap-learn's, so only threads = 1 reproduces a seed bit for bit.
+  // Graphs under 20,000 edges (about 1,300 cells at 15 neighbours) always use one thread.
   int threads = 0;
 };
 
