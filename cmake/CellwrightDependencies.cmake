@@ -17,6 +17,18 @@ if(TARGET torch_cuda OR CUDA_FOUND OR CAFFE2_USE_CUDA)
 else()
   set(CELLWRIGHT_TORCH_CUDA OFF)
 endif()
+# Our own kernels (plugins/builtin/cuda) need the CUDA language, enabled at the top level.
+option(CELLWRIGHT_CUDA_KERNELS "Build Cellwright's own CUDA kernels where LibTorch has CUDA" ON)
+set(CELLWRIGHT_BUILD_CUDA_KERNELS OFF)
+if(CELLWRIGHT_TORCH_CUDA AND CELLWRIGHT_CUDA_KERNELS)
+  set(CELLWRIGHT_BUILD_CUDA_KERNELS ON)
+endif()
+if(CELLWRIGHT_BUILD_CUDA_KERNELS OR CELLWRIGHT_CUDA_KERNEL_CHECK)
+  if(NOT CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES 90)  # the H100 of the GPU machine
+  endif()
+  enable_language(CUDA)
+endif()
 
 # A tiny library that owns the torch precompiled header; torch users reuse it.
 add_library(cellwright_torch_pch STATIC ${CMAKE_CURRENT_LIST_DIR}/torch_pch.cpp)

@@ -3,13 +3,16 @@
 // settings of ../shared/docs/seed-models.md. Synthetic token batches (speed does not depend
 // on the values). Writes a log to --out (default bench/results) and to $OUT when set.
 //
-//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--out DIR]
+//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-lsh] [--out DIR]
 #include <sys/resource.h>
+
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -22,6 +25,7 @@
 #include "cellwright/core/errors.h"
 #include "cellwright/plugins/builtin.h"
 #include "lsh_attention.h"
+#include "lsh_fused.h"
 
 #ifdef CELLWRIGHT_BENCH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -51,8 +55,10 @@ std::vector<Setting> settings(bool tiny) {
     return {{"cellpatch", "cellpatch", {}, "paper", 200, 2000, 16, 32, "classify", "tiny CPU run"},
             {"bioformer", "bioformer", {}, "small", 100, 200, 8, 16, "pretrain", "tiny CPU run"},
             {"screformer-lsh", "screformer", {}, "small", 500, 600, 2, 4, "classify", "tiny CPU run"},
-            {"screformer-lsh-stored", "screformer", {{"recompute_scores", false}}, "small", 500, 600, 2, 4, "classify",
-             "tiny CPU run; scores stored for backward"},
+            {"screformer-lsh-torch", "screformer", {{"fused_kernels", false}}, "small", 500, 600, 2, 4, "classify",
+             "tiny CPU run; torch formulation"},
+            {"screformer-lsh-stored", "screformer", {{"fused_kernels", false}, {"recompute_scores", false}}, "small",
+             500, 600, 2, 4, "classify", "tiny CPU run; scores stored for backward"},
             {"screformer-full", "screformer", {{"encoder", "full"}}, "small", 500, 600, 2, 4, "classify", "tiny CPU run"},
             {"mlp", "mlp", {}, "paper", 2000, 0, 64, 128, "classify", "tiny CPU run"},
             {"logreg", "logreg", {}, "paper", 2000, 0, 64, 128, "classify", "tiny CPU run"}};
@@ -62,8 +68,10 @@ std::vector<Setting> settings(bool tiny) {
            "reference: 580 train / 2,099 infer cells/s, 19.4 / 4.7 GiB (fp16 autocast)"},
           {"screformer-lsh", "screformer", {{"n_hashes", 4}}, "paper", 16907, 16908, 8, 32, "classify",
            "reference Reformer: 6.0 train cells/s, 30.7 GiB; OOM at inference batch 32 (fp32)"},
-          {"screformer-lsh-stored", "screformer", {{"n_hashes", 4}, {"recompute_scores", false}}, "paper", 16907,
-           16908, 8, 32, "classify", "scores stored for backward (the engine before recompute_scores)"},
+          {"screformer-lsh-torch", "screformer", {{"n_hashes", 4}, {"fused_kernels", false}}, "paper", 16907, 16908,
+           8, 32, "classify", "torch formulation: sorted copies, batched matmuls, scores recomputed in backward"},
+          {"screformer-lsh-stored", "screformer", {{"n_hashes", 4}, {"fused_kernels", false}, {"recompute_scores", false}},
+           "paper", 16907, 16908, 8, 32, "classify", "torch formulation, scores stored for backward"},
           {"screformer-full", "screformer", {{"encoder", "full"}}, "paper", 16907, 16908, 8, 32, "classify",
            "reference SDPA BERT: 22.0 train / 77.6 infer cells/s, 5.5 / 3.3 GiB (bf16)"},
           {"mlp", "mlp", {}, "paper", 16906, 0, 256, 1024, "classify", "baseline"},
@@ -98,6 +106,11 @@ TokenBatch syntheticBatch(const Setting& s, const ModelShape& shape, int64_t b, 
 torch::Tensor trainingLoss(CellModel& model, const TokenBatch& batch, const std::string& task) {
   if (task == "pretrain") return model.pretrainLosses(batch).total;
   return torch::nn::functional::cross_entropy(model.classify(batch).to(torch::kFloat), batch.labels);
+}
+
+// ‖x − reference‖ / ‖reference‖.
+double relativeError(const torch::Tensor& x, const torch::Tensor& reference) {
+  return ((x - reference).norm() / reference.norm().clamp_min(1e-12)).item<double>();
 }
 
 void synchronize(const torch::Device& device) {
@@ -161,20 +174,17 @@ Agreement checkBf16(CellModel& model, const Setting& s, const TokenBatch& batch,
   }();
   const bool lsh = !fp32Buckets.empty();
   Agreement a;
-  auto relError = [](const torch::Tensor& x, const torch::Tensor& reference) {
-    return ((x - reference).norm() / reference.norm().clamp_min(1e-12)).item<double>();
-  };
   if (lsh) {  // for the log: what the discrete bucket changes alone cost
     auto [out, grad] = run(true);
-    a.unpinnedOutputRelError = relError(out, out32);
-    a.unpinnedGradRelError = relError(grad, grad32);
+    a.unpinnedOutputRelError = relativeError(out, out32);
+    a.unpinnedGradRelError = relativeError(grad, grad32);
   }
   cw::plugins::lsh::BucketTape replay(std::move(fp32Buckets));
   auto [out16, grad16] = run(true);
   a.bucketAssignments = replay.replayedAssignments();
   a.bucketsBf16WouldMove = replay.differingAssignments();
-  a.outputRelError = relError(out16, out32);
-  a.gradRelError = relError(grad16, grad32);
+  a.outputRelError = relativeError(out16, out32);
+  a.gradRelError = relativeError(grad16, grad32);
   a.finite = torch::isfinite(out16).all().item<bool>() && torch::isfinite(grad16).all().item<bool>();
   model.zero_grad();
   return a;
@@ -225,6 +235,68 @@ Timing timeModel(CellModel& model, const Setting& s, const ModelShape& shape, co
   return t;
 }
 
+// The fused LSH kernels against the torch formulation on this device, in fp32 at the paper's
+// widths (64 per head, buckets of 64, 4 rounds counted once) with padding: output and
+// gradients, and the time of one attention call at batch 8 × 10 heads (on CUDA at the
+// reference 16,907 genes, padded to 17,024). The tests check
+// the kernels' arithmetic on the CPU; this checks the CUDA launches and times them.
+std::string checkFusedLsh(const torch::Device& device, bool& agrees) {
+  namespace lsh = cw::plugins::lsh;
+  auto inputs = [&](int64_t n, int64_t l) {
+    torch::manual_seed(5);
+    auto opts = torch::TensorOptions().device(device);
+    std::vector<torch::Tensor> t{torch::randn({n, l, 64}, opts), torch::randn({n, l, 64}, opts),
+                                 torch::zeros({n, l}, opts.dtype(torch::kBool)), torch::randn({n, l, 64}, opts)};
+    t[2][n - 1].narrow(0, l - l / 4, l / 4).fill_(true);
+    auto rotations = lsh::randomRotations(64, 4, l / 64, at::make_generator<at::CPUGeneratorImpl>(3), device,
+                                          torch::kFloat);
+    t.push_back(lsh::hashBuckets(t[0], rotations));
+    return t;
+  };
+  auto run = [&](const std::vector<torch::Tensor>& t, bool fused) {
+    auto qk = t[0].clone().requires_grad_(true), v = t[1].clone().requires_grad_(true);
+    lsh::LshOptions options{64, 4, true};
+    options.fusedKernels = fused;
+    auto out = lsh::lshAttention(qk, v, t[2], t[4], options);
+    (out * t[3]).sum().backward();
+    return std::vector<torch::Tensor>{out.detach(), qk.grad(), v.grad()};
+  };
+  const auto small = inputs(6, 1024);
+  if (!lsh::fusedAttentionSupported(small[0], 4, 64)) return "Fused LSH kernels: not built for this device.\n";
+  const auto fused = run(small, true), reference = run(small, false);
+  std::ostringstream line;
+  line << std::setprecision(2) << std::scientific << "Fused LSH kernels vs the torch formulation (fp32, 6 x 1,024 x 64, "
+       << "4 rounds, buckets of 64, padding): output rel. err " << relativeError(fused[0], reference[0]) << ", dqk "
+       << relativeError(fused[1], reference[1]) << ", dv " << relativeError(fused[2], reference[2]);
+  for (int i = 0; i < 3; ++i) agrees = agrees && relativeError(fused[i], reference[i]) < 1e-4;
+  // Batch 8 × 10 heads; on the CPU at 1,024 genes, with freed blocks kept as training does.
+  std::optional<cw::HeapMemoryScope> heap;
+  if (device.is_cpu()) heap.emplace();
+  const int64_t length = device.is_cuda() ? 17024 : 1024;
+  const auto large = inputs(80, length);
+  auto milliseconds = [&](const std::function<void()>& call) {
+    call();  // warm-up
+    synchronize(device);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 3; ++i) call();
+    synchronize(device);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / 3;
+  };
+  line << std::fixed << std::setprecision(1) << ". One call at 80 x " << length << " x 64, forward + backward / forward without autograd:";
+  for (bool f : {true, false}) {
+    lsh::LshOptions options{64, 4, true};
+    options.fusedKernels = f;
+    const double trained = milliseconds([&] { run(large, f); });
+    const double inferred = milliseconds([&] {
+      torch::NoGradGuard noGrad;
+      lsh::lshAttention(large[0], large[1], large[2], large[4], options);
+    });
+    line << (f ? " fused " : "; torch ") << trained << " / " << inferred << " ms";
+  }
+  line << ".\n";
+  return line.str();
+}
+
 // Cells/s with at least two significant digits (CPU runs of the paper presets are slow).
 std::string rate(double cellsPerS) {
   std::ostringstream text;
@@ -251,6 +323,7 @@ int main(int argc, char** argv) {
   int64_t tokens = 0;  // > 0: this many tokens (and genes) for the seed models instead of the setting's
   int threads = 0;     // CPU threads, 0 = all cores as the CLI and the GUI default
   bool heapScope = true;  // false: malloc as the environment sets it (bench/models/heap_trim.sh)
+  bool checkFused = false;  // fused LSH kernels against the torch formulation, before the models
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -266,8 +339,9 @@ int main(int argc, char** argv) {
     else if (arg == "--threads") threads = std::stoi(value());
     else if (arg == "--mapped-allocations") heapScope = false;
     else if (arg == "--plain-attention") cw::compute::setAttentionBlocking(false);  // whole score tensors, as reference
+    else if (arg == "--check-fused-lsh") checkFused = true;  // its peak memory would count in the CPU's max RSS
     else {
-      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--out DIR]\n";
+      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-lsh] [--out DIR]\n";
       return 2;
     }
   }
@@ -296,6 +370,14 @@ int main(int argc, char** argv) {
   std::cout << log.str() << std::flush;
   bool allAgree = true;
   std::ostringstream notes;
+  if (checkFused) {
+    try {
+      notes << "\n" << checkFusedLsh(device, allAgree);
+    } catch (const std::exception& e) {
+      notes << "\nFused LSH kernel check failed: " << e.what() << "\n";
+      allAgree = false;
+    }
+  }
   for (auto s : settings(tiny)) {
     if (tokens > 0 && s.plugin != "mlp" && s.plugin != "logreg") {
       s.tokens = tokens;

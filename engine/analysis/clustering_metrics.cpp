@@ -9,7 +9,7 @@
 #include <Eigen/Dense>
 
 #include "cellwright/core/errors.h"
-#include "parallel.h"
+#include "cellwright/core/parallel.h"
 
 namespace cw::analysis {
 namespace {
@@ -142,7 +142,7 @@ double silhouetteScore(const DenseMatrix& embedding, const std::vector<int>& lab
   std::vector<double> s(n, 0.0);
   constexpr int64_t kBlock = 256;
   const int64_t nBlocks = (n + kBlock - 1) / kBlock;
-  detail::parallelChunks(nBlocks, detail::defaultThreads(threads), [&](int64_t b0, int64_t b1, int) {
+  parallel::parallelChunks(nBlocks, parallel::defaultThreads(threads), [&](int64_t b0, int64_t b1, int) {
     std::vector<double> sums(static_cast<size_t>(kBlock) * m);
     for (int64_t b = b0; b < b1; ++b) {
       pollCancel(feedback);

@@ -8,7 +8,7 @@
 
 #include "cellwright/analysis/grouping.h"
 #include "cellwright/core/errors.h"
-#include "parallel.h"
+#include "cellwright/core/parallel.h"
 
 namespace cw::analysis {
 namespace {
@@ -132,7 +132,7 @@ DeComparison rankGenes(const CsrMatrix& matrix, const std::vector<int64_t>& grou
 
   DeComparison out;
   out.genes.resize(matrix.cols);
-  detail::parallelChunks(matrix.cols, detail::defaultThreads(options.threads), [&](int64_t g0, int64_t g1, int thread) {
+  parallel::parallelChunks(matrix.cols, parallel::defaultThreads(options.threads), [&](int64_t g0, int64_t g1, int thread) {
     std::vector<std::pair<double, uint8_t>> entries;
     std::vector<double> valuesGroup, valuesRef;
     for (int64_t g = g0; g < g1; ++g) {

@@ -14,7 +14,7 @@
 #endif
 
 #include "cellwright/core/errors.h"
-#include "parallel.h"
+#include "cellwright/core/parallel.h"
 #include "simd_distance.h"
 
 namespace cw::analysis {
@@ -66,8 +66,8 @@ KnnResult exactNeighbors(const RowMatrix& m, const KnnOptions& options, Feedback
   constexpr int64_t kQueryBlock = 64, kRefBlock = 4096;
   const int64_t nBlocks = (n + kQueryBlock - 1) / kQueryBlock;
   std::atomic<int64_t> done{0};
-  const int threads = detail::defaultThreads(options.threads);
-  detail::parallelChunks(nBlocks, threads, [&](int64_t b0, int64_t b1, int thread) {
+  const int threads = parallel::defaultThreads(options.threads);
+  parallel::parallelChunks(nBlocks, threads, [&](int64_t b0, int64_t b1, int thread) {
     // Keep k candidates besides the cell itself, plus one spare for near-ties broken by exact distances.
     const size_t keep = static_cast<size_t>(options.k) + 1;
     for (int64_t b = b0; b < b1; ++b) {
@@ -138,11 +138,11 @@ KnnResult hnswNeighbors(const RowMatrix& m, const KnnOptions& options, Feedback*
   hnswlib::HierarchicalNSW<float> index(&space, static_cast<size_t>(n), static_cast<size_t>(options.hnswM),
                                         static_cast<size_t>(options.hnswEfConstruction),
                                         static_cast<size_t>(options.seed));
-  const int threads = detail::defaultThreads(options.threads);
+  const int threads = parallel::defaultThreads(options.threads);
   constexpr int64_t kChunk = 64;
   // The first point is added alone so that concurrent insertions have an entry point.
   index.addPoint(rows.data(), 0);
-  detail::dynamicChunks(
+  parallel::dynamicChunks(
       n - 1, threads, kChunk,
       [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0 + 1; i < i1 + 1; ++i) index.addPoint(rows.data() + i * stride, static_cast<size_t>(i));
@@ -158,7 +158,7 @@ KnnResult hnswNeighbors(const RowMatrix& m, const KnnOptions& options, Feedback*
   out.approximate = true;
   out.indices.resize(n * options.k);
   out.distances.resize(n * options.k);
-  detail::dynamicChunks(
+  parallel::dynamicChunks(
       n, threads, kChunk,
       [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {

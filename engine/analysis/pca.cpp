@@ -8,7 +8,7 @@
 #include <Eigen/SVD>
 
 #include "cellwright/core/errors.h"
-#include "parallel.h"
+#include "cellwright/core/parallel.h"
 
 namespace cw::analysis {
 namespace {
@@ -30,7 +30,7 @@ struct CentredOperator {
     const RowDense v = vColumns;
     RowDense out(rowsP.rows, v.cols());
     const Eigen::RowVectorXd shift = mean.transpose() * vColumns;
-    detail::parallelChunks(rowsP.rows, threads, [&](int64_t r0, int64_t r1, int) {
+    parallel::parallelChunks(rowsP.rows, threads, [&](int64_t r0, int64_t r1, int) {
       for (int64_t r = r0; r < r1; ++r) {
         Eigen::RowVectorXd acc = -shift;
         for (int64_t p = rowsP.indptr[r]; p < rowsP.indptr[r + 1]; ++p) acc += rowsP.data[p] * v.row(rowsP.indices[p]);
@@ -45,7 +45,7 @@ struct CentredOperator {
     const RowDense u = uColumns;
     RowDense out(colsP.rows, u.cols());
     const Eigen::RowVectorXd columnSums = uColumns.colwise().sum();
-    detail::parallelChunks(colsP.rows, threads, [&](int64_t c0, int64_t c1, int) {
+    parallel::parallelChunks(colsP.rows, threads, [&](int64_t c0, int64_t c1, int) {
       for (int64_t c = c0; c < c1; ++c) {
         Eigen::RowVectorXd acc = -mean[c] * columnSums;
         for (int64_t p = colsP.indptr[c]; p < colsP.indptr[c + 1]; ++p) acc += colsP.data[p] * u.row(colsP.indices[p]);
@@ -110,7 +110,7 @@ PcaResult pca(const CsrMatrix& matrix, const PcaOptions& options, Feedback* feed
   if (k < 1) throw Error("asked for " + std::to_string(options.nComps) + " principal components");
 
   CentredOperator op;
-  op.threads = detail::defaultThreads(options.threads);
+  op.threads = parallel::defaultThreads(options.threads);
   op.rowsP = matrix;
   Eigen::VectorXd mean, variance;
   columnMoments(matrix, mean, variance);

@@ -5,7 +5,7 @@
 #include "cellwright/analysis/knn.h"
 #include "cellwright/analysis/umap.h"
 #include "cellwright/core/errors.h"
-#include "parallel.h"
+#include "cellwright/core/parallel.h"
 
 namespace cw::analysis {
 
@@ -19,7 +19,7 @@ double trustworthiness(const DenseMatrix& high, const DenseMatrix& low, int k, i
   o.threads = threads;
   const KnnResult lowKnn = findNeighbors(low, o);
   std::vector<double> penalty(n, 0.0);
-  detail::parallelChunks(n, detail::defaultThreads(threads), [&](int64_t i0, int64_t i1, int) {
+  parallel::parallelChunks(n, parallel::defaultThreads(threads), [&](int64_t i0, int64_t i1, int) {
     std::vector<double> dist(n);
     std::vector<int64_t> order(n), rank(n);
     for (int64_t i = i0; i < i1; ++i) {

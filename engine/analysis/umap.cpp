@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "cellwright/core/errors.h"
-#include "parallel.h"
+#include "cellwright/core/parallel.h"
 #include "umap_sgd.h"
 
 namespace cw::analysis {
@@ -140,7 +140,7 @@ UmapResult umap(const CsrMatrix& graph, const UmapOptions& options, Feedback* fe
   // gives the same picture every time.
   constexpr int64_t kEdgesPerThread = 20000;
   const int threads = std::max(
-      1, std::min<int>(detail::defaultThreads(options.threads), static_cast<int>(nEdges / kEdgesPerThread + 1)));
+      1, std::min<int>(parallel::defaultThreads(options.threads), static_cast<int>(nEdges / kEdgesPerThread + 1)));
   std::vector<int64_t> rowSplit(threads + 1, n);
   rowSplit[0] = 0;
   for (int t = 1; t < threads; ++t)

@@ -2,14 +2,11 @@
 
 #include "cellwright/compute/compat.h"
 #include "cellwright/core/errors.h"
+#include "lsh_fused.h"
 
 namespace cw::plugins::lsh {
 
 namespace {
-// Padding keys get a score far below the self-mask, so a token alone with padding still
-// attends to itself.
-constexpr double kPaddingScore = -1e9;
-
 // Scores and softmax in at least single precision (autocast may hand us bf16/fp16).
 torch::Tensor atLeastFloat(const torch::Tensor& t) {
   return t.scalar_type() == torch::kHalf || t.scalar_type() == torch::kBFloat16 ? t.to(torch::kFloat) : t;
@@ -153,7 +150,7 @@ torch::Tensor attentionRows(const torch::Tensor& qk, const torch::Tensor& v, con
       keyPadding.defined() ? lookBack(keyPadding.gather(1, positions).view({n, nChunks, bs})) : torch::Tensor();
   torch::Tensor bo, lse, probs;  // [N, C, bs, dv], [N, C, bs, 1], [N, C, bs, 2bs]
   if (recompute) {
-    ChunkAttentionOptions chunkOptions{kPaddingScore, kSelfAttentionScore, options.scoreBlockBytes};
+    ChunkAttentionOptions chunkOptions{kPaddingKeyScore, kSelfAttentionScore, options.scoreBlockBytes};
     if (options.dedupRounds && nHashes > 1) {
       chunkOptions.queryChunks = chunksOfPositions(undoSort, bPos, n, nHashes, l, bs)
                                      .to(chunksPerRound < 32768 ? torch::kShort : torch::kInt);
@@ -165,7 +162,7 @@ torch::Tensor attentionRows(const torch::Tensor& qk, const torch::Tensor& v, con
     lse = chunks.lse;
   } else {
     auto dots = atLeastFloat(torch::matmul(bq, bk.transpose(-1, -2))) / std::sqrt(static_cast<double>(d));
-    if (keyPaddingSorted.defined()) dots = dots.masked_fill(keyPaddingSorted.unsqueeze(2), kPaddingScore);
+    if (keyPaddingSorted.defined()) dots = dots.masked_fill(keyPaddingSorted.unsqueeze(2), kPaddingKeyScore);
     if (options.dedupRounds && nHashes > 1)
       dots = dots - torch::log(roundsMet(undoSort, bPos, bkPos, n, nHashes, l, bs, dots.scalar_type()));
     dots = dots.masked_fill(bPos.unsqueeze(-1).eq(bkPos.unsqueeze(2)), kSelfAttentionScore);
@@ -202,6 +199,8 @@ torch::Tensor lshAttention(const torch::Tensor& qk, const torch::Tensor& v, cons
                            const torch::Tensor& buckets, const LshOptions& options, torch::Tensor* received) {
   const int64_t n = qk.size(0), l = qk.size(1), bs = options.bucketSize;
   if (l % (2 * bs) != 0) throw cw::Error("LSH attention needs a length that is a multiple of twice the bucket size");
+  if (options.fusedKernels && !received && fusedAttentionSupported(qk, buckets.size(1) / l, bs))
+    return fusedLshAttention(qk, v, keyPadding, buckets, options);
   // Rows of N are independent. Without autograd nothing of one row's work is kept for
   // later, so rows run in slices whose scores fit the block size (inference at batch 32
   // would otherwise hold ~50 GB of scores, gathered keys and values at once).
@@ -235,7 +234,7 @@ torch::Tensor fullSharedQkAttention(const torch::Tensor& qk, const torch::Tensor
   const int64_t l = qk.size(1), d = qk.size(2);
   auto k = torch::nn::functional::normalize(qk, torch::nn::functional::NormalizeFuncOptions().dim(-1).p(2));
   auto dots = torch::matmul(qk, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(d));
-  if (keyPadding.defined()) dots = dots.masked_fill(keyPadding.unsqueeze(1), kPaddingScore);
+  if (keyPadding.defined()) dots = dots.masked_fill(keyPadding.unsqueeze(1), kPaddingKeyScore);
   auto self = torch::eye(l, torch::TensorOptions().dtype(torch::kBool).device(qk.device())).unsqueeze(0);
   dots = dots.masked_fill(self, kSelfAttentionScore);
   return torch::matmul(torch::softmax(dots, -1), v);

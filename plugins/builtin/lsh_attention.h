@@ -14,6 +14,9 @@
 namespace cw::plugins::lsh {
 
 inline constexpr double kSelfAttentionScore = -5e4;
+// Padding keys get a score far below the self-mask, so a token alone with padding still
+// attends to itself.
+inline constexpr double kPaddingKeyScore = -1e9;
 
 struct LshOptions {
   int64_t bucketSize = 64;
@@ -31,6 +34,10 @@ struct LshOptions {
   // Largest fp32 score block evaluated at once, in bytes; without autograd the whole
   // attention (sort, gathers, scores) runs in slices of batch×heads rows of this size.
   int64_t scoreBlockBytes = kScoreBlockBytes;
+  // The fused per-slot loops and CUDA kernels of lsh_fused.h instead of the torch
+  // formulation (where they take the input: fusedAttentionSupported), which then serves
+  // only the attention-mass output and checks.
+  bool fusedKernels = false;
 };
 
 // Random rotations [dim, nHashes, nBuckets / 2] from `generator` (a CPU generator; the

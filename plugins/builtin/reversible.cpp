@@ -202,6 +202,7 @@ torch::Tensor ReformerAttentionImpl::forward(const torch::Tensor& x, const torch
     torch::Tensor mass;
     lsh::LshOptions options{c_.bucket_size, c_.n_hashes, c_.dedup_rounds};
     options.recomputeScores = c_.recompute_scores;
+    options.fusedKernels = c_.fused_kernels;
     context = lsh::lshAttention(qk, vv, pad, buckets, options, received ? &mass : nullptr).view({b, h, l, dh});
     if (received) *received = mass.view({b, h, l}).mean(1);
   } else {

@@ -205,6 +205,9 @@ class ScReformerPlugin : public ModelPlugin {
             {"recompute_scores", "LSH attention keeps q, k, v and the log-sum-exp for backward and recomputes the "
                                  "chunk scores there, in blocks of bounded size (default true; false = plain autograd, "
                                  "which stores scores and probabilities, for comparison)"},
+            {"fused_kernels", "LSH attention in fused loops (CPU) or kernels (CUDA) that read q, k and v by "
+                              "position, with no sorted copies or score tensors (default true; false = the torch "
+                              "formulation, for comparison; recompute_scores applies to that one)"},
             {"hash_seed", "seed of the LSH rotations (inference is deterministic)"},
             {"reversible", "reversible residual layers recomputing activations in backward (default true)"},
             {"dropout", "dropout in attention output and feed-forward (default 0)"},

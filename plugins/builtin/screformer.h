@@ -21,6 +21,7 @@ struct ScReformerConfig {
   int64_t n_hashes = 4;
   bool dedup_rounds = true;     // count a key met in several hash rounds once
   bool recompute_scores = true; // LSH chunk scores recomputed in backward, not stored
+  bool fused_kernels = true;    // LSH attention in fused per-slot loops / CUDA kernels (lsh_fused.h)
   int64_t hash_seed = 2022;
   bool reversible = true;
   double dropout = 0.0;
@@ -47,6 +48,7 @@ struct ScReformerConfig {
     v("n_hashes", n_hashes);
     v("dedup_rounds", dedup_rounds);
     v("recompute_scores", recompute_scores);
+    v("fused_kernels", fused_kernels);
     v("hash_seed", hash_seed);
     v("reversible", reversible);
     v("dropout", dropout);

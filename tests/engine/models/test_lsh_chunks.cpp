@@ -8,6 +8,7 @@
 #include "cellwright/compute/compat.h"
 #include "cellwright/compute/heap_memory.h"
 #include "lsh_attention.h"
+#include "lsh_fused.h"
 #include "model_test_support.h"
 
 using namespace cw::plugins;
@@ -146,19 +147,21 @@ TEST(LshChunks, GraphKeepsNoScoreSizedTensors) {
   // output and log-sum-exp only.
   const auto in = makeInputs(torch::kDouble, 4, 1024, 2, 3, 32, 100);
   const int64_t scoreBytes = 4 * 3 * 1024 * 64 * 8;
-  auto retained = [&](bool recompute) {
+  auto retained = [&](bool recompute, bool fusedLoops = false) {
     auto qk = in.qk.clone().requires_grad_(true), v = in.v.clone().requires_grad_(true);
     const int64_t before = bytesInUse();
     lsh::LshOptions options{32, 3, true};
     options.recomputeScores = recompute;
+    options.fusedKernels = fusedLoops;
     auto out = lsh::lshAttention(qk, v, in.padding, in.buckets, options);
     return bytesInUse() - before;  // `out` and its graph still alive
   };
-  const int64_t plain = retained(false), recomputed = retained(true);
-  std::cout << "bytes kept for backward: plain " << plain << ", recomputed " << recomputed << " (one score tensor "
-            << scoreBytes << ")\n";
+  const int64_t plain = retained(false), recomputed = retained(true), fusedLoops = retained(true, true);
+  std::cout << "bytes kept for backward: plain " << plain << ", recomputed " << recomputed << ", fused " << fusedLoops
+            << " (one score tensor " << scoreBytes << ")\n";
   EXPECT_GT(plain, 2 * scoreBytes);  // the measurement sees the score tensors
   EXPECT_LT(recomputed, scoreBytes / 2);
+  EXPECT_LT(fusedLoops, scoreBytes / 2);
 }
 
 TEST(LshChunks, TokenAloneInOneRoundOnlyGetsTheReferenceGradients) {
@@ -180,9 +183,99 @@ TEST(LshChunks, TokenAloneInOneRoundOnlyGetsTheReferenceGradients) {
   for (bool dedup : {false, true}) {
     lsh::LshOptions plain{4, 2, dedup}, recompute{4, 2, dedup};
     plain.recomputeScores = false;
-    const auto reference = run(in, plain), recomputed = run(in, recompute);
-    EXPECT_LT(relativeError(recomputed.out, reference.out), 1e-12) << dedup;
-    EXPECT_LT(relativeError(recomputed.dqk, reference.dqk), 1e-10) << dedup;
-    EXPECT_LT(relativeError(recomputed.dv, reference.dv), 1e-10) << dedup;
+    auto fusedLoops = recompute;
+    fusedLoops.fusedKernels = true;
+    const auto reference = run(in, plain);
+    for (const auto& options : {recompute, fusedLoops}) {
+      const auto checked = run(in, options);
+      EXPECT_LT(relativeError(checked.out, reference.out), 1e-12) << dedup << options.fusedKernels;
+      EXPECT_LT(relativeError(checked.dqk, reference.dqk), 1e-10) << dedup << options.fusedKernels;
+      EXPECT_LT(relativeError(checked.dv, reference.dv), 1e-10) << dedup << options.fusedKernels;
+    }
   }
+}
+
+// ---- The fused loops (lsh_fused.h), against the plain autograd formulation.
+
+namespace {
+
+lsh::LshOptions fused(int64_t bucket, int64_t rounds, bool dedup, int64_t blockBytes = lsh::kScoreBlockBytes) {
+  lsh::LshOptions o{bucket, rounds, dedup};
+  o.fusedKernels = true;
+  o.scoreBlockBytes = blockBytes;
+  return o;
+}
+
+}  // namespace
+
+TEST(LshFused, GivesTheReferenceOutputAndGradients) {
+  // Slices of one row at a time (1 byte) and all rows at once; duplicate rounds counted
+  // once or not.
+  const auto in = makeInputs(torch::kDouble, 4, 64, 8, 3, 8, 20);
+  ASSERT_TRUE(lsh::fusedAttentionSupported(in.qk, 3, 8));
+  EXPECT_FALSE(lsh::fusedAttentionSupported(in.qk, 17, 8));
+  EXPECT_FALSE(lsh::fusedAttentionSupported(in.qk, 3, 6));
+  for (bool dedup : {false, true}) {
+    const auto reference = run(in, withRecompute(false, int64_t{1} << 30, dedup));
+    for (int64_t blockBytes : {int64_t{1}, int64_t{1} << 30}) {
+      const auto fusedRun = run(in, fused(8, 3, dedup, blockBytes));
+      EXPECT_LT(relativeError(fusedRun.out, reference.out), 1e-12) << blockBytes << " dedup " << dedup;
+      EXPECT_LT(relativeError(fusedRun.dqk, reference.dqk), 1e-10) << blockBytes << " dedup " << dedup;
+      EXPECT_LT(relativeError(fusedRun.dv, reference.dv), 1e-10) << blockBytes << " dedup " << dedup;
+    }
+  }
+}
+
+TEST(LshFused, BaselineAndAvx2LoopsAgree) {
+  // The same slot code built for x86-64 and for AVX2 with FMA (where this processor has
+  // it): fp32 sums in other orders and with fused multiply-adds, nothing more.
+  const auto in = makeInputs(torch::kFloat, 4, 128, 64, 4, 16, 40);
+  const auto best = run(in, fused(8, 4, true));
+  lsh::allowFusedAvx2Loops(false);
+  const auto baseline = run(in, fused(8, 4, true));
+  lsh::allowFusedAvx2Loops(true);
+  const auto reference = run(in, withRecompute(false, int64_t{1} << 30, true));
+  for (const auto* r : {&best, &baseline}) {
+    EXPECT_LT(relativeError(r->out, reference.out), 1e-5);
+    EXPECT_LT(relativeError(r->dqk, reference.dqk), 1e-5);
+    EXPECT_LT(relativeError(r->dv, reference.dv), 1e-5);
+  }
+  EXPECT_LT(relativeError(best.out, baseline.out), 1e-5);
+}
+
+TEST(LshFused, PaddingAndTokensAloneGetTheReferenceResults) {
+  // Whole chunks of padding whose queries attend to themselves alone (row 1).
+  const auto in = makeInputs(torch::kDouble, 2, 32, 4, 2, 4, 29);
+  for (bool dedup : {false, true}) {
+    const auto reference = run(in, withRecompute(false, int64_t{1} << 30, dedup));
+    const auto fusedRun = run(in, fused(8, 2, dedup));
+    EXPECT_LT(relativeError(fusedRun.out, reference.out), 1e-12) << dedup;
+    EXPECT_LT(relativeError(fusedRun.dqk, reference.dqk), 1e-10) << dedup;
+    EXPECT_LT(relativeError(fusedRun.dv, reference.dv), 1e-10) << dedup;
+  }
+}
+
+TEST(LshFused, ReadsBf16InputsAndSumsInFp32) {
+  // The bf16 inputs autocast hands over on CUDA, read as such (the kernels' Bf16 type):
+  // against fp32 on the same rounded values, only the keys' rounding to bf16 differs.
+  const auto in = makeInputs(torch::kFloat, 4, 128, 16, 4, 16, 40);
+  Inputs rounded = in;
+  rounded.qk = in.qk.to(torch::kBFloat16);
+  rounded.v = in.v.to(torch::kBFloat16);
+  const auto bf16 = run(rounded, fused(8, 4, true));
+  EXPECT_EQ(bf16.out.scalar_type(), torch::kBFloat16);
+  Inputs widened = rounded;
+  widened.qk = rounded.qk.to(torch::kFloat);
+  widened.v = rounded.v.to(torch::kFloat);
+  const auto reference = run(widened, withRecompute(false, int64_t{1} << 30, true));
+  EXPECT_LT(relativeError(bf16.out.to(torch::kFloat), reference.out), 1e-2);
+  EXPECT_LT(relativeError(bf16.dqk.to(torch::kFloat), reference.dqk), 3e-2);
+  EXPECT_LT(relativeError(bf16.dv.to(torch::kFloat), reference.dv), 1e-2);
+}
+
+TEST(LshFused, OtherHeadWidthsTakeTheTorchFormulation) {
+  const auto in = makeInputs(torch::kDouble, 2, 32, 6, 2, 8, 3);
+  EXPECT_FALSE(lsh::fusedAttentionSupported(in.qk, 2, 8));
+  const auto reference = run(in, withRecompute(false));
+  EXPECT_LT(relativeError(run(in, fused(8, 2, false)).out, reference.out), 1e-12);
 }

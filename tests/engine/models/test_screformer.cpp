@@ -366,3 +366,31 @@ TEST(ScReformer, EncoderTrainsWithFrozenEmbeddings) {
   ASSERT_TRUE(grad.defined());
   EXPECT_GT(grad.abs().sum().item<double>(), 0.0);
 }
+
+TEST(ScReformer, FusedAndTorchLshFormulationsGiveTheSameTraining) {
+  // The whole model in double, training mode (fresh rotations from the seeded generator,
+  // reversible backward), with padding: logits and every parameter's gradient.
+  auto batch = cw::test::tokenBatch(2, 20, 30, 7, {0, 5});
+  batch.labels = torch::tensor({0, 2}, torch::kLong);
+  auto step = [&](bool fusedKernels) {
+    auto model = tinyScReformer({{"fused_kernels", fusedKernels}});
+    model->to(torch::kDouble);
+    model->train();
+    auto logits = model->classify(batch);
+    torch::nn::functional::cross_entropy(logits, batch.labels).backward();
+    return std::make_pair(logits.detach(), model);
+  };
+  auto [fusedLogits, fusedModel] = step(true);
+  auto [torchLogits, torchModel] = step(false);
+  EXPECT_LT(relativeError(fusedLogits, torchLogits), 1e-10);
+  auto reference = torchModel->named_parameters();
+  int compared = 0;
+  for (const auto& item : fusedModel->named_parameters()) {
+    const auto& expected = reference[item.key()].grad();
+    ASSERT_EQ(item.value().grad().defined(), expected.defined()) << item.key();  // the MLM head gets none
+    if (!expected.defined()) continue;
+    EXPECT_LT(relativeError(item.value().grad(), expected), 1e-8) << item.key();
+    compared += item.key().find("encoder.attention") == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(compared, 2 * 6);  // per layer: norm weight and bias, qk, v, out weight and bias
+}

@@ -1,5 +1,6 @@
 #pragma once
-// A minimal parallel-for over index ranges with std::thread (the engine has no OpenMP).
+// A minimal parallel-for over index ranges with std::thread (the engine is built without
+// OpenMP, so at::parallel_for runs serially in its code).
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -9,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-namespace cw::analysis::detail {
+namespace cw::parallel {
 
 inline int defaultThreads(int requested) {
   if (requested > 0) return requested;
@@ -77,4 +78,4 @@ inline void dynamicChunks(int64_t n, int threads, int64_t chunk, const std::func
   if (error) std::rethrow_exception(error);
 }
 
-}  // namespace cw::analysis::detail
+}  // namespace cw::parallel

@@ -1,0 +1,242 @@
+#include "lsh_fused.h"
+
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <string>
+#include <type_traits>
+
+#include "cellwright/compute/compat.h"
+#include "cellwright/core/errors.h"
+#include "cellwright/core/parallel.h"
+#include "lsh_fused_math.h"
+
+#if CELLWRIGHT_CUDA_KERNELS
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace cw::plugins::lsh {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+// The type the kernels read: bf16 as it comes (autocast), double for checks, else fp32.
+torch::ScalarType kernelInputType(torch::ScalarType t) {
+  return t == torch::kDouble || t == torch::kBFloat16 ? t : torch::kFloat;
+}
+torch::ScalarType accumulatorType(torch::ScalarType t) { return t == torch::kDouble ? torch::kDouble : torch::kFloat; }
+
+// Calls f(T{}, Acc{}) with the slot code's input and accumulator types for `t`.
+template <typename F>
+void withKernelTypes(torch::ScalarType t, F&& f) {
+  if (t == torch::kDouble)
+    f(double{}, double{});
+  else if (t == torch::kBFloat16)
+    f(fused::Bf16{}, float{});
+  else
+    f(float{}, float{});
+}
+
+std::atomic<bool> avx2Allowed{true};
+
+template <typename T, typename Acc>
+void runOnCpu(const fused::Problem<T, Acc>& p, int64_t d, fused::Pass pass) {
+#if CELLWRIGHT_LSH_AVX2
+  static const bool avx2Present = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx2 = avx2Present && avx2Allowed.load();
+#endif
+  const int64_t chunks = static_cast<int64_t>(p.rows) * p.rounds * p.length / p.bucket;
+  // Whole chunks at a time (their queries share the keys just read), handed out to the
+  // user's thread count. Not at::parallel_for: with Debian's LibTorch its OpenMP loop is
+  // inline and runs serially in code built without -fopenmp.
+  cw::parallel::dynamicChunks(
+      chunks, at::get_num_threads(), 16,
+      [&](int64_t begin, int64_t end) {
+#if CELLWRIGHT_LSH_AVX2
+        if (avx2) return fused::cpu_avx2::runChunks(p, d, pass, begin, end);
+#endif
+        fused::cpu_baseline::runChunks(p, d, pass, begin, end);
+      },
+      [](int64_t) {});
+}
+
+template <typename T, typename Acc>
+void run(const fused::Problem<T, Acc>& p, int64_t d, fused::Pass pass, const torch::Device& device) {
+  if (!fused::headWidthCompiled(d))
+    throw cw::Error("fused LSH attention: head width " + std::to_string(d) + " is not compiled");
+  if (!device.is_cuda()) return runOnCpu(p, d, pass);
+#if CELLWRIGHT_CUDA_KERNELS
+  if constexpr (std::is_same_v<Acc, double>) {
+    throw cw::Error("fused LSH attention: no double-precision CUDA kernels");
+  } else if (const char* error =
+                 fused::runOnCuda(p, d, pass, c10::cuda::getCurrentCUDAStream(device.index()).stream())) {
+    throw cw::Error(std::string("fused LSH attention: CUDA error: ") + error);
+  }
+#else
+  throw cw::Error("fused LSH attention: this build has no CUDA kernels");
+#endif
+}
+
+template <typename Pointer>
+Pointer* dataOf(const torch::Tensor& t, int64_t offset = 0) {
+  return t.numel() > 0 ? reinterpret_cast<Pointer*>(t.data_ptr()) + offset : nullptr;
+}
+
+// What both passes read: q, k, v [N, L, d] of the kernel input type, the slot layout, the
+// padding (uint8, or empty) and the sizes.
+struct Inputs {
+  torch::Tensor q, k, v, slotPos, chunkOf, padding;
+  int64_t rounds, bucket;
+};
+
+// The problem's input views for rows [start, start + count).
+template <typename T, typename Acc>
+fused::Problem<T, Acc> problemFor(const Inputs& in, int64_t start, int64_t count) {
+  const int64_t l = in.q.size(1), d = in.q.size(2);
+  fused::Problem<T, Acc> p{};
+  p.q = dataOf<const T>(in.q, start * l * d);
+  p.k = dataOf<const T>(in.k, start * l * d);
+  p.v = dataOf<const T>(in.v, start * l * d);
+  p.slotPos = dataOf<const int32_t>(in.slotPos, start * in.rounds * l);
+  p.chunkOf = dataOf<const int32_t>(in.chunkOf, start * l * in.rounds);
+  p.padding = dataOf<const uint8_t>(in.padding, start * l);
+  p.rows = static_cast<int32_t>(count);
+  p.rounds = static_cast<int32_t>(in.rounds);
+  p.length = static_cast<int32_t>(l);
+  p.bucket = static_cast<int32_t>(in.bucket);
+  p.scale = static_cast<Acc>(1.0 / std::sqrt(static_cast<double>(d)));
+  p.paddingScore = static_cast<Acc>(kPaddingKeyScore);
+  p.selfScore = static_cast<Acc>(kSelfAttentionScore);
+  for (int m = 1; m <= fused::kMaxRounds; ++m) p.logOfCount[m] = static_cast<Acc>(std::log(m));
+  return p;
+}
+
+// Rows of N are independent: the per-round buffers are filled for slices of rows whose
+// [rows, R, L, d] buffer stays within the score block size.
+template <typename F>
+void forEachSlice(const Inputs& in, int64_t blockBytes, F&& f) {
+  const int64_t n = in.q.size(0);
+  const int64_t rows = rowsPerScoreBlock(in.rounds * in.q.size(1) * in.q.size(2), blockBytes);
+  for (int64_t start = 0; start < n; start += rows) f(start, std::min(rows, n - start));
+}
+
+struct FusedLshFunction : public torch::autograd::Function<FusedLshFunction> {
+  static tensor_list forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k,
+                             const torch::Tensor& v, const torch::Tensor& slotPos, const torch::Tensor& chunkOf,
+                             const torch::Tensor& padding, int64_t rounds, int64_t bucket, int64_t blockBytes) {
+    cw::compat::AutocastOff exactTypes(q.device().type());
+    const Inputs in{q, k, v, slotPos, chunkOf, padding, rounds, bucket};
+    const int64_t n = q.size(0), l = q.size(1), d = q.size(2);
+    const auto acc = q.options().dtype(accumulatorType(q.scalar_type()));
+    auto out = torch::empty({n, l, d}, acc), lse = torch::empty({n, l}, acc);
+    forEachSlice(in, blockBytes, [&](int64_t start, int64_t count) {
+      auto roundOut = torch::empty({count, rounds, l, d}, acc), roundLse = torch::empty({count, rounds, l}, acc);
+      withKernelTypes(q.scalar_type(), [&](auto t, auto a) {
+        auto p = problemFor<decltype(t), decltype(a)>(in, start, count);
+        p.roundOut = dataOf<decltype(a)>(roundOut);
+        p.roundLse = dataOf<decltype(a)>(roundLse);
+        run(p, d, fused::Pass::Forward, q.device());
+      });
+      // The rounds' softmaxes weighted by their total mass: one softmax over all windows.
+      auto sliceLse = lse.narrow(0, start, count), sliceOut = out.narrow(0, start, count);
+      torch::logsumexp_out(sliceLse, roundLse, {1}, false);
+      roundOut.mul_(roundLse.sub_(sliceLse.unsqueeze(1)).exp_().unsqueeze(-1));
+      torch::sum_out(sliceOut, roundOut, {1});
+    });
+    ctx->save_for_backward({q, k, v, slotPos, chunkOf, padding, out, lse});
+    ctx->saved_data["rounds"] = rounds;
+    ctx->saved_data["bucket"] = bucket;
+    ctx->saved_data["block_bytes"] = blockBytes;
+    return {out};
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const Inputs in{saved[0], saved[1], saved[2], saved[3], saved[4], saved[5],
+                    ctx->saved_data["rounds"].toInt(), ctx->saved_data["bucket"].toInt()};
+    const auto &out = saved[6], &lse = saved[7];
+    cw::compat::AutocastOff exactTypes(out.device().type());
+    const int64_t l = out.size(1), d = out.size(2);
+    const auto dOut = grads[0].to(out.scalar_type()).contiguous();
+    const auto delta = (dOut * out).sum(-1);  // rowsum(dOut ∘ out), per position
+    auto dq = torch::empty_like(out), dk = torch::empty_like(out), dv = torch::empty_like(out);
+    forEachSlice(in, ctx->saved_data["block_bytes"].toInt(), [&](int64_t start, int64_t count) {
+      const auto perRound = std::vector<int64_t>{count, in.rounds, l, d};
+      auto roundDq = torch::empty(perRound, out.options()), roundDk = torch::empty(perRound, out.options()),
+           roundDv = torch::empty(perRound, out.options());
+      withKernelTypes(in.q.scalar_type(), [&](auto t, auto a) {
+        using Acc = decltype(a);
+        auto p = problemFor<decltype(t), Acc>(in, start, count);
+        p.dOut = dataOf<const Acc>(dOut, start * l * d);
+        p.lse = dataOf<const Acc>(lse, start * l);
+        p.delta = dataOf<const Acc>(delta, start * l);
+        p.dq = dataOf<Acc>(roundDq);
+        p.dk = dataOf<Acc>(roundDk);
+        p.dv = dataOf<Acc>(roundDv);
+        run(p, d, fused::Pass::QueryGradients, out.device());
+        run(p, d, fused::Pass::KeyGradients, out.device());
+      });
+      for (auto [whole, rounds] : {std::pair{&dq, &roundDq}, {&dk, &roundDk}, {&dv, &roundDv}}) {
+        auto slice = whole->narrow(0, start, count);
+        torch::sum_out(slice, *rounds, {1});
+      }
+    });
+    return {dq.to(in.q.scalar_type()), dk.to(in.k.scalar_type()), dv.to(in.v.scalar_type()), {}, {}, {}, {}, {}, {}};
+  }
+};
+
+}  // namespace
+
+void allowFusedAvx2Loops(bool allowed) { avx2Allowed = allowed; }
+
+bool fusedAttentionSupported(const torch::Tensor& qk, int64_t rounds, int64_t bucketSize) {
+  if (!fused::headWidthCompiled(qk.size(-1)) || rounds > fused::kMaxRounds || (2 * bucketSize) % fused::kKeyBlock != 0)
+    return false;
+  if (qk.device().is_cpu()) return true;
+#if CELLWRIGHT_CUDA_KERNELS
+  return qk.device().is_cuda() && qk.scalar_type() != torch::kDouble;
+#else
+  return false;
+#endif
+}
+
+torch::Tensor fusedLshAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding,
+                                const torch::Tensor& buckets, const LshOptions& options) {
+  const int64_t n = qk.size(0), l = qk.size(1), bs = options.bucketSize;
+  const int64_t rounds = buckets.size(1) / l;
+  if (l % (2 * bs) != 0) throw cw::Error("LSH attention needs a length that is a multiple of twice the bucket size");
+  if (!fusedAttentionSupported(qk, rounds, bs)) throw cw::Error("fused LSH attention: not built for this input");
+  if (rounds * l > std::numeric_limits<int32_t>::max()) throw cw::Error("fused LSH attention: too many slots per row");
+  torch::Tensor slotPos, chunkOf;
+  {
+    torch::NoGradGuard noGrad;
+    // Sorted by (bucket, position); buckets are offset by round, so round r's slots are
+    // [r·L, (r+1)·L).
+    auto ticker = torch::arange(rounds * l, buckets.options()).unsqueeze(0).expand({n, rounds * l});
+    auto sorted = std::get<1>((l * buckets + ticker.remainder(l)).sort(-1));
+    slotPos = sorted.remainder(l).to(torch::kInt).contiguous();
+    if (options.dedupRounds && rounds > 1) {
+      auto slotOf = torch::empty_like(sorted).scatter_(1, sorted, ticker).view({n, rounds, l});
+      auto roundStart = (torch::arange(rounds, buckets.options()) * l).view({1, rounds, 1});
+      chunkOf = (slotOf - roundStart).div(bs, "floor").transpose(1, 2).to(torch::kInt).contiguous();  // [N, L, R]
+    } else {
+      chunkOf = torch::empty({0}, slotPos.options());
+    }
+  }
+  const auto type = kernelInputType(qk.scalar_type());
+  const auto q = qk.to(type).contiguous();
+  // Keys normalised in at least fp32, then read in the kernels' type.
+  const auto k = torch::nn::functional::normalize(qk.to(accumulatorType(type)),
+                                                  torch::nn::functional::NormalizeFuncOptions().dim(-1).p(2))
+                     .to(type)
+                     .contiguous();
+  const auto padding = keyPadding.defined() ? keyPadding.to(torch::kByte).contiguous()
+                                            : torch::empty({0}, qk.options().dtype(torch::kByte));
+  auto out = FusedLshFunction::apply(q, k, v.to(type).contiguous(), slotPos, chunkOf, padding, rounds, bs,
+                                     options.scoreBlockBytes)[0];
+  return out.to(v.scalar_type());
+}
+
+}  // namespace cw::plugins::lsh
