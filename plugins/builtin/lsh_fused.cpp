@@ -79,6 +79,12 @@ void run(const fused::Problem<T, Acc>& p, int64_t d, fused::Pass pass, const tor
 #endif
 }
 
+// The kernels read rows in 16-byte loads: a tensor whose data does not start on such a
+// boundary (a view at an odd offset) is copied.
+torch::Tensor aligned(const torch::Tensor& t) {
+  return reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0 ? t : t.clone();
+}
+
 template <typename Pointer>
 Pointer* dataOf(const torch::Tensor& t, int64_t offset = 0) {
   return t.numel() > 0 ? reinterpret_cast<Pointer*>(t.data_ptr()) + offset : nullptr;
@@ -159,7 +165,7 @@ struct FusedLshFunction : public torch::autograd::Function<FusedLshFunction> {
     const auto &out = saved[6], &lse = saved[7];
     cw::compat::AutocastOff exactTypes(out.device().type());
     const int64_t l = out.size(1), d = out.size(2);
-    const auto dOut = grads[0].to(out.scalar_type()).contiguous();
+    const auto dOut = aligned(grads[0].to(out.scalar_type()).contiguous());
     const auto delta = (dOut * out).sum(-1);  // rowsum(dOut ∘ out), per position
     auto dq = torch::empty_like(out), dk = torch::empty_like(out), dv = torch::empty_like(out);
     forEachSlice(in, ctx->saved_data["block_bytes"].toInt(), [&](int64_t start, int64_t count) {
@@ -226,15 +232,15 @@ torch::Tensor fusedLshAttention(const torch::Tensor& qk, const torch::Tensor& v,
     }
   }
   const auto type = kernelInputType(qk.scalar_type());
-  const auto q = qk.to(type).contiguous();
+  const auto q = aligned(qk.to(type).contiguous());
   // Keys normalised in at least fp32, then read in the kernels' type.
   const auto k = torch::nn::functional::normalize(qk.to(accumulatorType(type)),
                                                   torch::nn::functional::NormalizeFuncOptions().dim(-1).p(2))
                      .to(type)
-                     .contiguous();
+                     .contiguous();  // a new tensor: aligned
   const auto padding = keyPadding.defined() ? keyPadding.to(torch::kByte).contiguous()
                                             : torch::empty({0}, qk.options().dtype(torch::kByte));
-  auto out = FusedLshFunction::apply(q, k, v.to(type).contiguous(), slotPos, chunkOf, padding, rounds, bs,
+  auto out = FusedLshFunction::apply(q, k, aligned(v.to(type).contiguous()), slotPos, chunkOf, padding, rounds, bs,
                                      options.scoreBlockBytes)[0];
   return out.to(v.scalar_type());
 }

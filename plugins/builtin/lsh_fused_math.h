@@ -15,6 +15,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include <type_traits>
+
 #if defined(__CUDACC__)
 #define CW_LSH_HD __host__ __device__ __forceinline__
 #else
@@ -88,9 +90,43 @@ CW_LSH_HD float logOf<float>(float x) {
   return logf(x);
 }
 
+#if defined(__CUDA_ARCH__)
+// On the GPU, rows are read eight values at a time in 16-byte loads (one load instruction
+// where there were 4 or 8; a warp's threads mostly read the same row): fp32 or bf16 rows
+// of a multiple of 8 values, 16-byte aligned (lsh_fused.cpp sees to it).
+template <typename T, typename Acc>
+inline constexpr bool kVectorRows =
+    (std::is_same_v<T, float> || std::is_same_v<T, Bf16>) && std::is_same_v<Acc, float>;
+
+__device__ __forceinline__ void loadEight(const float* row, float (&x)[8]) {
+  const float4 a = reinterpret_cast<const float4*>(row)[0], b = reinterpret_cast<const float4*>(row)[1];
+  x[0] = a.x, x[1] = a.y, x[2] = a.z, x[3] = a.w, x[4] = b.x, x[5] = b.y, x[6] = b.z, x[7] = b.w;
+}
+__device__ __forceinline__ void loadEight(const Bf16* row, float (&x)[8]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(row);
+  const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
+  for (int j = 0; j < 4; ++j) {  // little-endian: value 2j is the word's low half
+    x[2 * j] = __uint_as_float(words[j] << 16);
+    x[2 * j + 1] = __uint_as_float(words[j] & 0xffff0000u);
+  }
+}
+#endif
+
 // Σ a·b over D values, in up to eight partial sums (one AVX2 register on the CPU).
 template <int D, typename Acc, typename T>
 CW_LSH_HD Acc dotRow(const Acc* a, const T* b) {
+#if defined(__CUDA_ARCH__)
+  if constexpr (D % 8 == 0 && kVectorRows<T, Acc>) {
+    Acc lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+#pragma unroll
+    for (int i = 0; i < D; i += 8) {
+      float x[8];
+      loadEight(b + i, x);
+      for (int l = 0; l < 8; ++l) lane[l] += a[i + l] * x[l];
+    }
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  }
+#endif
   constexpr int kLanes = D < 8 ? D : 8;
   Acc lane[kLanes];
   for (int l = 0; l < kLanes; ++l) lane[l] = 0;
@@ -104,11 +140,33 @@ CW_LSH_HD Acc dotRow(const Acc* a, const T* b) {
 // to += w · row, over D values (restrict: the CPU build vectorises it only so).
 template <int D, typename Acc, typename T>
 CW_LSH_HD void addScaledRow(Acc* __restrict__ to, Acc w, const T* __restrict__ row) {
+#if defined(__CUDA_ARCH__)
+  if constexpr (D % 8 == 0 && kVectorRows<T, Acc>) {
+#pragma unroll
+    for (int i = 0; i < D; i += 8) {
+      float x[8];
+      loadEight(row + i, x);
+      for (int l = 0; l < 8; ++l) to[i + l] += w * x[l];
+    }
+    return;
+  }
+#endif
   for (int i = 0; i < D; ++i) to[i] += w * static_cast<Acc>(row[i]);
 }
 
 template <int D, typename Acc, typename T>
 CW_LSH_HD void loadRow(Acc* to, const T* from) {
+#if defined(__CUDA_ARCH__)
+  if constexpr (D % 8 == 0 && kVectorRows<T, Acc>) {
+#pragma unroll
+    for (int i = 0; i < D; i += 8) {
+      float x[8];
+      loadEight(from + i, x);
+      for (int l = 0; l < 8; ++l) to[i + l] = x[l];
+    }
+    return;
+  }
+#endif
   for (int i = 0; i < D; ++i) to[i] = static_cast<Acc>(from[i]);
 }
 
@@ -256,9 +314,11 @@ CW_LSH_HD void keyGradientSlot(const Problem<T, Acc>& p, int32_t row, int32_t s)
   const T* q = p.q + rowOffset(p, row, 0) * D;
   Pairing g;
   pairingOf(p, row, s, kp, +1, g);
-  Acc k[D], v[D], dk[D], dv[D];
+  // The key's value row stays in memory (cached): four rows of registers would not fit a
+  // GPU thread at D = 64.
+  const T* v = p.v + rowOffset(p, row, kp) * D;
+  Acc k[D], dk[D], dv[D];
   loadRow<D>(k, p.k + rowOffset(p, row, kp) * D);
-  loadRow<D>(v, p.v + rowOffset(p, row, kp) * D);
   for (int i = 0; i < D; ++i) dk[i] = dv[i] = 0;
   for (int32_t w = 0; w < 2 * p.bucket; ++w) {
     const int32_t qs = pairedSlot(g, p.bucket, w), qp = slotPos[qs];
@@ -267,7 +327,7 @@ CW_LSH_HD void keyGradientSlot(const Problem<T, Acc>& p, int32_t row, int32_t s)
     const Acc prob = expOf(pairScore(p, g, qs == s, kp, qp, dotRow<D>(k, qq)) - p.lse[rowOffset(p, row, qp)]);
     addScaledRow<D>(dv, prob, dOut);
     if (constantPair(g, qs == s, kp)) continue;
-    const Acc dScore = prob * (dotRow<D>(v, dOut) - p.delta[rowOffset(p, row, qp)]) * p.scale;
+    const Acc dScore = prob * (dotRow<D>(dOut, v) - p.delta[rowOffset(p, row, qp)]) * p.scale;
     addScaledRow<D>(dk, dScore, qq);
   }
   const int64_t at = roundOffset(p, row, s, kp) * D;

@@ -168,39 +168,42 @@ TEST(LshAttention, BucketTapeReplaysRecordedAssignments) {
 
 TEST(Reversible, Bf16AutocastAgreesWithFp32WhenBucketsArePinned) {
   // What bench/gpu.sh checks on CUDA, here under CPU bf16 autocast: the reversible backward
-  // recomputes under the forward's autocast state, with the forward's buckets.
-  auto model = tinyScReformer();
-  torch::manual_seed(9);
-  auto batch = cw::test::tokenBatch(4, 20, 30, 7, {0, 3, 0, 8});
-  auto run = [&](bool bf16) {
-    model->zero_grad();
-    torch::Tensor logits;
-    {
-      cw::compat::AutocastGuard guard(torch::kCPU, torch::kBFloat16, bf16);
-      logits = model->classify(batch).to(torch::kFloat);
-    }
-    // Backward outside the autocast region, as PyTorch recommends.
-    torch::nn::functional::cross_entropy(logits, batch.labels).backward();
-    std::vector<torch::Tensor> grads;
-    for (auto& p : model->parameters())
-      if (p.grad().defined()) grads.push_back(p.grad().flatten().clone());
-    return std::make_pair(logits.detach(), torch::cat(grads));
-  };
-  std::vector<torch::Tensor> fp32Buckets;
-  auto [out32, grad32] = [&] {
-    lsh::BucketTape record;
-    auto result = run(false);
-    fp32Buckets = record.tape();
-    return result;
-  }();
-  lsh::BucketTape replay(fp32Buckets);
-  auto [out16, grad16] = run(true);
-  EXPECT_TRUE(torch::isfinite(grad16).all().item<bool>());
-  EXPECT_LT(relativeError(out16, out32), 0.05);
-  std::cout << "bf16 vs fp32: output " << relativeError(out16, out32) << ", gradients " << relativeError(grad16, grad32)
-            << "\n";
-  EXPECT_LT(relativeError(grad16, grad32), 0.15);
-  EXPECT_GT(relativeError(grad16, grad32), 0.0) << "the bf16 run must really run in bf16";
+  // recomputes under the forward's autocast state, with the forward's buckets. For both LSH
+  // formulations: the fused loops read bf16 and sum in fp32, the torch one multiplies in bf16.
+  for (bool fusedKernels : {true, false}) {
+    auto model = tinyScReformer({{"fused_kernels", fusedKernels}});
+    torch::manual_seed(9);
+    auto batch = cw::test::tokenBatch(4, 20, 30, 7, {0, 3, 0, 8});
+    auto run = [&](bool bf16) {
+      model->zero_grad();
+      torch::Tensor logits;
+      {
+        cw::compat::AutocastGuard guard(torch::kCPU, torch::kBFloat16, bf16);
+        logits = model->classify(batch).to(torch::kFloat);
+      }
+      // Backward outside the autocast region, as PyTorch recommends.
+      torch::nn::functional::cross_entropy(logits, batch.labels).backward();
+      std::vector<torch::Tensor> grads;
+      for (auto& p : model->parameters())
+        if (p.grad().defined()) grads.push_back(p.grad().flatten().clone());
+      return std::make_pair(logits.detach(), torch::cat(grads));
+    };
+    std::vector<torch::Tensor> fp32Buckets;
+    auto [out32, grad32] = [&] {
+      lsh::BucketTape record;
+      auto result = run(false);
+      fp32Buckets = record.tape();
+      return result;
+    }();
+    lsh::BucketTape replay(fp32Buckets);
+    auto [out16, grad16] = run(true);
+    EXPECT_TRUE(torch::isfinite(grad16).all().item<bool>());
+    EXPECT_LT(relativeError(out16, out32), 0.05);
+    std::cout << (fusedKernels ? "fused" : "torch") << " LSH, bf16 vs fp32: output " << relativeError(out16, out32)
+              << ", gradients " << relativeError(grad16, grad32) << "\n";
+    EXPECT_LT(relativeError(grad16, grad32), 0.15);
+    EXPECT_GT(relativeError(grad16, grad32), 0.0) << "the bf16 run must really run in bf16";
+  }
 }
 
 TEST(Reversible, RecomputesUnderTheForwardsAutocastState) {
