@@ -17,29 +17,45 @@
 
 #include <type_traits>
 
+// Always inlined on the CPU too: the AVX2 build's copy of a shared helper (Bf16's
+// conversion, say) must never be the one the linker keeps for the baseline build.
 #if defined(__CUDACC__)
 #define CW_LSH_HD __host__ __device__ __forceinline__
 #else
-#define CW_LSH_HD inline
+#define CW_LSH_HD inline __attribute__((always_inline))
 #endif
 
 namespace cw::plugins::lsh::fused {
+
+CW_LSH_HD float floatOfBits(uint32_t bits) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(bits);
+#else
+  float value;
+  __builtin_memcpy(&value, &bits, sizeof value);
+  return value;
+#endif
+}
 
 // bf16 as its bits, one type for the CPU code (c10::BFloat16) and the kernels
 // (__nv_bfloat16): the upper half of an fp32.
 struct Bf16 {
   uint16_t bits;
-  CW_LSH_HD operator float() const {
-    const uint32_t widened = static_cast<uint32_t>(bits) << 16;
-#if defined(__CUDA_ARCH__)
-    return __uint_as_float(widened);
-#else
-    float value;
-    __builtin_memcpy(&value, &widened, sizeof value);
-    return value;
-#endif
-  }
+  CW_LSH_HD operator float() const { return floatOfBits(static_cast<uint32_t>(bits) << 16); }
 };
+
+// Rows read eight values at a time: on the GPU (16-byte loads), and in the test that checks
+// that code on the CPU (CW_LSH_VECTOR_ROWS).
+#if defined(__CUDA_ARCH__) || defined(CW_LSH_VECTOR_ROWS)
+#define CW_LSH_USE_VECTOR_ROWS true
+#else
+#define CW_LSH_USE_VECTOR_ROWS false
+#endif
+#if defined(__CUDACC__)
+#define CW_LSH_UNROLL _Pragma("unroll")
+#else
+#define CW_LSH_UNROLL _Pragma("GCC unroll 8")
+#endif
 
 // Hash rounds the slot code handles (per-slot arrays are this long).
 inline constexpr int kMaxRounds = 16;
@@ -90,48 +106,54 @@ CW_LSH_HD float logOf<float>(float x) {
   return logf(x);
 }
 
-#if defined(__CUDA_ARCH__)
 // On the GPU, rows are read eight values at a time in 16-byte loads (one load instruction
 // where there were 4 or 8; a warp's threads mostly read the same row): fp32 or bf16 rows
 // of a multiple of 8 values, 16-byte aligned (lsh_fused.cpp sees to it).
-template <typename T, typename Acc>
-inline constexpr bool kVectorRows =
-    (std::is_same_v<T, float> || std::is_same_v<T, Bf16>) && std::is_same_v<Acc, float>;
+template <int D, typename T, typename Acc>
+CW_LSH_HD constexpr bool readsEight() {
+  return CW_LSH_USE_VECTOR_ROWS && D % 8 == 0 && (std::is_same_v<T, float> || std::is_same_v<T, Bf16>) &&
+         std::is_same_v<Acc, float>;
+}
 
-__device__ __forceinline__ void loadEight(const float* row, float (&x)[8]) {
+CW_LSH_HD void loadEight(const float* row, float (&x)[8]) {
+#if defined(__CUDA_ARCH__)
   const float4 a = reinterpret_cast<const float4*>(row)[0], b = reinterpret_cast<const float4*>(row)[1];
   x[0] = a.x, x[1] = a.y, x[2] = a.z, x[3] = a.w, x[4] = b.x, x[5] = b.y, x[6] = b.z, x[7] = b.w;
+#else
+  __builtin_memcpy(x, row, sizeof x);
+#endif
 }
-__device__ __forceinline__ void loadEight(const Bf16* row, float (&x)[8]) {
+CW_LSH_HD void loadEight(const Bf16* row, float (&x)[8]) {
+  uint32_t words[4];
+#if defined(__CUDA_ARCH__)
   const uint4 raw = *reinterpret_cast<const uint4*>(row);
-  const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
+  words[0] = raw.x, words[1] = raw.y, words[2] = raw.z, words[3] = raw.w;
+#else
+  __builtin_memcpy(words, row, sizeof words);
+#endif
   for (int j = 0; j < 4; ++j) {  // little-endian: value 2j is the word's low half
-    x[2 * j] = __uint_as_float(words[j] << 16);
-    x[2 * j + 1] = __uint_as_float(words[j] & 0xffff0000u);
+    x[2 * j] = floatOfBits(words[j] << 16);
+    x[2 * j + 1] = floatOfBits(words[j] & 0xffff0000u);
   }
 }
-#endif
 
 // Σ a·b over D values, in up to eight partial sums (one AVX2 register on the CPU).
 template <int D, typename Acc, typename T>
 CW_LSH_HD Acc dotRow(const Acc* a, const T* b) {
-#if defined(__CUDA_ARCH__)
-  if constexpr (D % 8 == 0 && kVectorRows<T, Acc>) {
-    Acc lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-#pragma unroll
+  constexpr int kLanes = D < 8 ? D : 8;
+  Acc lane[kLanes];
+  for (int l = 0; l < kLanes; ++l) lane[l] = 0;
+  if constexpr (readsEight<D, T, Acc>()) {
+    CW_LSH_UNROLL
     for (int i = 0; i < D; i += 8) {
       float x[8];
       loadEight(b + i, x);
       for (int l = 0; l < 8; ++l) lane[l] += a[i + l] * x[l];
     }
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  } else {
+    for (int i = 0; i < D; i += kLanes)
+      for (int l = 0; l < kLanes; ++l) lane[l] += a[i + l] * static_cast<Acc>(b[i + l]);
   }
-#endif
-  constexpr int kLanes = D < 8 ? D : 8;
-  Acc lane[kLanes];
-  for (int l = 0; l < kLanes; ++l) lane[l] = 0;
-  for (int i = 0; i < D; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) lane[l] += a[i + l] * static_cast<Acc>(b[i + l]);
   Acc sum = 0;
   for (int l = 0; l < kLanes; ++l) sum += lane[l];
   return sum;
@@ -140,34 +162,30 @@ CW_LSH_HD Acc dotRow(const Acc* a, const T* b) {
 // to += w · row, over D values (restrict: the CPU build vectorises it only so).
 template <int D, typename Acc, typename T>
 CW_LSH_HD void addScaledRow(Acc* __restrict__ to, Acc w, const T* __restrict__ row) {
-#if defined(__CUDA_ARCH__)
-  if constexpr (D % 8 == 0 && kVectorRows<T, Acc>) {
-#pragma unroll
+  if constexpr (readsEight<D, T, Acc>()) {
+    CW_LSH_UNROLL
     for (int i = 0; i < D; i += 8) {
       float x[8];
       loadEight(row + i, x);
       for (int l = 0; l < 8; ++l) to[i + l] += w * x[l];
     }
-    return;
+  } else {
+    for (int i = 0; i < D; ++i) to[i] += w * static_cast<Acc>(row[i]);
   }
-#endif
-  for (int i = 0; i < D; ++i) to[i] += w * static_cast<Acc>(row[i]);
 }
 
 template <int D, typename Acc, typename T>
 CW_LSH_HD void loadRow(Acc* to, const T* from) {
-#if defined(__CUDA_ARCH__)
-  if constexpr (D % 8 == 0 && kVectorRows<T, Acc>) {
-#pragma unroll
+  if constexpr (readsEight<D, T, Acc>()) {
+    CW_LSH_UNROLL
     for (int i = 0; i < D; i += 8) {
       float x[8];
       loadEight(from + i, x);
       for (int l = 0; l < 8; ++l) to[i + l] = x[l];
     }
-    return;
+  } else {
+    for (int i = 0; i < D; ++i) to[i] = static_cast<Acc>(from[i]);
   }
-#endif
-  for (int i = 0; i < D; ++i) to[i] = static_cast<Acc>(from[i]);
 }
 
 // What a slot's loop needs of its own slot, worked out once (integer divisions are slow):
