@@ -255,19 +255,36 @@ CW_LSH_HD int64_t roundOffset(const Problem<T, Acc>& p, int32_t row, int32_t s, 
   return (static_cast<int64_t>(row) * p.rounds + s / p.length) * p.length + position;
 }
 
+// A slot's view of its row: the row's sorted positions and q, k, v rows, the slot's
+// position, and its pairing (step −1 for a query, +1 for a key).
+template <typename T>
+struct SlotRow {
+  const int32_t* slotPos;
+  const T *q, *k, *v;
+  int32_t position;
+  Pairing pairing;
+};
+
+template <int D, typename T, typename Acc>
+CW_LSH_HD void slotRowOf(const Problem<T, Acc>& p, int32_t row, int32_t s, int32_t step, SlotRow<T>& r) {
+  const int64_t start = rowOffset(p, row, 0) * D;
+  r.slotPos = p.slotPos + static_cast<int64_t>(row) * p.rounds * p.length;
+  r.q = p.q + start, r.k = p.k + start, r.v = p.v + start;
+  r.position = r.slotPos[s];
+  pairingOf(p, row, s, r.position, step, r.pairing);
+}
+
 // Forward of query slot s of `row`: softmax over its window in one pass, blocks of keys at
 // a time (their scores are independent of each other; the running maximum rescales the
 // partial sums once per block), written to roundOut and roundLse.
 template <int D, typename T, typename Acc>
 CW_LSH_HD void forwardSlot(const Problem<T, Acc>& p, int32_t row, int32_t s) {
-  const int32_t* slotPos = p.slotPos + static_cast<int64_t>(row) * p.rounds * p.length;
-  const int32_t qp = slotPos[s];
-  const T* k = p.k + rowOffset(p, row, 0) * D;
-  const T* v = p.v + rowOffset(p, row, 0) * D;
-  Pairing g;
-  pairingOf(p, row, s, qp, -1, g);
+  SlotRow<T> r;
+  slotRowOf<D>(p, row, s, -1, r);
+  const int32_t qp = r.position;
+  const Pairing& g = r.pairing;
   Acc q[D], out[D];
-  loadRow<D>(q, p.q + rowOffset(p, row, qp) * D);
+  loadRow<D>(q, r.q + static_cast<int64_t>(qp) * D);
   for (int i = 0; i < D; ++i) out[i] = 0;
   Acc maxScore = -INFINITY, sum = 0;
   for (int32_t first = 0; first < 2 * p.bucket; first += kKeyBlock) {  // 2·bucket: a multiple of kKeyBlock
@@ -276,8 +293,8 @@ CW_LSH_HD void forwardSlot(const Problem<T, Acc>& p, int32_t row, int32_t s) {
     Acc blockMax = -INFINITY;
     for (int32_t j = 0; j < kKeyBlock; ++j) {
       const int32_t ks = pairedSlot(g, p.bucket, first + j);
-      keyPos[j] = slotPos[ks];
-      weight[j] = pairScore(p, g, ks == s, keyPos[j], keyPos[j], dotRow<D>(q, k + static_cast<int64_t>(keyPos[j]) * D));
+      keyPos[j] = r.slotPos[ks];
+      weight[j] = pairScore(p, g, ks == s, keyPos[j], keyPos[j], dotRow<D>(q, r.k + static_cast<int64_t>(keyPos[j]) * D));
       blockMax = weight[j] > blockMax ? weight[j] : blockMax;
     }
     if (blockMax > maxScore) {
@@ -290,7 +307,7 @@ CW_LSH_HD void forwardSlot(const Problem<T, Acc>& p, int32_t row, int32_t s) {
       weight[j] = expOf(weight[j] - maxScore);
       sum += weight[j];
     }
-    for (int32_t j = 0; j < kKeyBlock; ++j) addScaledRow<D>(out, weight[j], v + static_cast<int64_t>(keyPos[j]) * D);
+    for (int32_t j = 0; j < kKeyBlock; ++j) addScaledRow<D>(out, weight[j], r.v + static_cast<int64_t>(keyPos[j]) * D);
   }
   const int64_t at = roundOffset(p, row, s, qp);
   for (int i = 0; i < D; ++i) p.roundOut[at * D + i] = out[i] / sum;
@@ -301,23 +318,21 @@ CW_LSH_HD void forwardSlot(const Problem<T, Acc>& p, int32_t row, int32_t s) {
 // dScore = P ∘ (dOut·v − delta). Query slot s's share of dq (its round's).
 template <int D, typename T, typename Acc>
 CW_LSH_HD void queryGradientSlot(const Problem<T, Acc>& p, int32_t row, int32_t s) {
-  const int32_t* slotPos = p.slotPos + static_cast<int64_t>(row) * p.rounds * p.length;
-  const int32_t qp = slotPos[s];
-  const T* k = p.k + rowOffset(p, row, 0) * D;
-  const T* v = p.v + rowOffset(p, row, 0) * D;
-  Pairing g;
-  pairingOf(p, row, s, qp, -1, g);
+  SlotRow<T> r;
+  slotRowOf<D>(p, row, s, -1, r);
+  const int32_t qp = r.position;
+  const Pairing& g = r.pairing;
   Acc q[D], dOut[D], dq[D];
-  loadRow<D>(q, p.q + rowOffset(p, row, qp) * D);
+  loadRow<D>(q, r.q + static_cast<int64_t>(qp) * D);
   loadRow<D>(dOut, p.dOut + rowOffset(p, row, qp) * D);
   for (int i = 0; i < D; ++i) dq[i] = 0;
   const Acc lse = p.lse[rowOffset(p, row, qp)], delta = p.delta[rowOffset(p, row, qp)];
   for (int32_t w = 0; w < 2 * p.bucket; ++w) {
-    const int32_t ks = pairedSlot(g, p.bucket, w), kp = slotPos[ks];
+    const int32_t ks = pairedSlot(g, p.bucket, w), kp = r.slotPos[ks];
     if (constantPair(g, ks == s, kp)) continue;
-    const T* kk = k + static_cast<int64_t>(kp) * D;
+    const T* kk = r.k + static_cast<int64_t>(kp) * D;
     const Acc prob = expOf(pairScore(p, g, false, kp, kp, dotRow<D>(q, kk)) - lse);
-    const Acc dScore = prob * (dotRow<D>(dOut, v + static_cast<int64_t>(kp) * D) - delta) * p.scale;
+    const Acc dScore = prob * (dotRow<D>(dOut, r.v + static_cast<int64_t>(kp) * D) - delta) * p.scale;
     addScaledRow<D>(dq, dScore, kk);
   }
   const int64_t at = roundOffset(p, row, s, qp) * D;
@@ -327,20 +342,19 @@ CW_LSH_HD void queryGradientSlot(const Problem<T, Acc>& p, int32_t row, int32_t 
 // Key slot s's share of dk and dv (its round's), from every query whose window holds it.
 template <int D, typename T, typename Acc>
 CW_LSH_HD void keyGradientSlot(const Problem<T, Acc>& p, int32_t row, int32_t s) {
-  const int32_t* slotPos = p.slotPos + static_cast<int64_t>(row) * p.rounds * p.length;
-  const int32_t kp = slotPos[s];
-  const T* q = p.q + rowOffset(p, row, 0) * D;
-  Pairing g;
-  pairingOf(p, row, s, kp, +1, g);
+  SlotRow<T> r;
+  slotRowOf<D>(p, row, s, +1, r);
+  const int32_t kp = r.position;
+  const Pairing& g = r.pairing;
   // The key's value row stays in memory (cached): four rows of registers would not fit a
   // GPU thread at D = 64.
-  const T* v = p.v + rowOffset(p, row, kp) * D;
+  const T* v = r.v + static_cast<int64_t>(kp) * D;
   Acc k[D], dk[D], dv[D];
-  loadRow<D>(k, p.k + rowOffset(p, row, kp) * D);
+  loadRow<D>(k, r.k + static_cast<int64_t>(kp) * D);
   for (int i = 0; i < D; ++i) dk[i] = dv[i] = 0;
   for (int32_t w = 0; w < 2 * p.bucket; ++w) {
-    const int32_t qs = pairedSlot(g, p.bucket, w), qp = slotPos[qs];
-    const T* qq = q + static_cast<int64_t>(qp) * D;
+    const int32_t qs = pairedSlot(g, p.bucket, w), qp = r.slotPos[qs];
+    const T* qq = r.q + static_cast<int64_t>(qp) * D;
     const Acc* dOut = p.dOut + rowOffset(p, row, qp) * D;
     const Acc prob = expOf(pairScore(p, g, qs == s, kp, qp, dotRow<D>(k, qq)) - p.lse[rowOffset(p, row, qp)]);
     addScaledRow<D>(dv, prob, dOut);
