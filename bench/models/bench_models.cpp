@@ -237,8 +237,8 @@ Timing timeModel(CellModel& model, const Setting& s, const ModelShape& shape, co
 
 // The fused LSH kernels against the torch formulation on this device, in fp32 at the paper's
 // widths (64 per head, buckets of 64, 4 rounds counted once) with padding: output and
-// gradients, and the time of one attention call at batch 8 × 10 heads (on CUDA at the
-// reference 16,907 genes, padded to 17,024). The tests check
+// gradients, and the time of one attention call at batch 8 × 10 heads (on CUDA in bf16 at
+// the reference 16,907 genes, padded to 17,024). The tests check
 // the kernels' arithmetic on the CPU; this checks the CUDA launches and times them.
 std::string checkFusedLsh(const torch::Device& device, bool& agrees) {
   namespace lsh = cw::plugins::lsh;
@@ -273,7 +273,9 @@ std::string checkFusedLsh(const torch::Device& device, bool& agrees) {
   std::optional<cw::HeapMemoryScope> heap;
   if (device.is_cpu()) heap.emplace();
   const int64_t length = device.is_cuda() ? 17024 : 1024;
-  const auto large = inputs(80, length);
+  auto large = inputs(80, length);
+  if (device.is_cuda())  // in bf16, as the autocast training rows run it
+    for (int i : {0, 1, 3}) large[i] = large[i].to(torch::kBFloat16);
   auto milliseconds = [&](const std::function<void()>& call) {
     call();  // warm-up
     synchronize(device);
@@ -282,7 +284,8 @@ std::string checkFusedLsh(const torch::Device& device, bool& agrees) {
     synchronize(device);
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / 3;
   };
-  line << std::fixed << std::setprecision(1) << ". One call at 80 x " << length << " x 64, forward + backward / forward without autograd:";
+  line << std::fixed << std::setprecision(1) << ". One call at 80 x " << length << " x 64"
+       << (device.is_cuda() ? " in bf16" : "") << ", forward + backward / forward without autograd:";
   for (bool f : {true, false}) {
     lsh::LshOptions options{64, 4, true};
     options.fusedKernels = f;

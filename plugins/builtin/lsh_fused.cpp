@@ -79,8 +79,8 @@ void run(const fused::Problem<T, Acc>& p, int64_t d, fused::Pass pass, const tor
 #endif
 }
 
-// The kernels read rows in 16-byte loads: a tensor whose data does not start on such a
-// boundary (a view at an odd offset) is copied.
+// The CUDA kernels read bf16 rows in 16-byte loads: a tensor whose data does not start on
+// such a boundary (a view at an odd offset) is copied.
 torch::Tensor aligned(const torch::Tensor& t) {
   return reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0 ? t : t.clone();
 }
@@ -165,7 +165,7 @@ struct FusedLshFunction : public torch::autograd::Function<FusedLshFunction> {
     const auto &out = saved[6], &lse = saved[7];
     cw::compat::AutocastOff exactTypes(out.device().type());
     const int64_t l = out.size(1), d = out.size(2);
-    const auto dOut = aligned(grads[0].to(out.scalar_type()).contiguous());
+    const auto dOut = grads[0].to(out.scalar_type()).contiguous();
     const auto delta = (dOut * out).sum(-1);  // rowsum(dOut ∘ out), per position
     auto dq = torch::empty_like(out), dk = torch::empty_like(out), dv = torch::empty_like(out);
     forEachSlice(in, ctx->saved_data["block_bytes"].toInt(), [&](int64_t start, int64_t count) {
