@@ -24,11 +24,12 @@ configure_and_build() {  # extra cmake arguments
     -DCMAKE_CUDA_ARCHITECTURES=90 "$@" &&
     cmake --build "$BUILD_DIR" --target cellwright_bench_models -j "$(nproc)"
 }
-# Our CUDA kernels (fused LSH attention) were compiled, never run, before a GPU session: if
-# they do not build there, the models still run, on the torch formulation, and the log says so.
+# Our CUDA kernels (fused LSH attention, fused block steps) and the fused AdamW step were
+# compiled, never run, before a GPU session: if they do not build there, or the run stops,
+# the models still run on torch's ops alone, and the log says so.
 kernels=ON
 if ! configure_and_build -DCELLWRIGHT_CUDA_KERNELS=ON; then
-  echo "!! building with Cellwright's CUDA kernels failed; building without them (fused LSH attention off)"
+  echo "!! building with Cellwright's CUDA kernels failed; building without them (fused kernels off)"
   kernels=OFF
   configure_and_build -DCELLWRIGHT_CUDA_KERNELS=OFF
 fi
@@ -36,7 +37,7 @@ fi
 mkdir -p bench/results
 status=0
 # The executable also writes its log to $OUT when set.
-"$BUILD_DIR/bench/models/cellwright_bench_models" --device cuda --check-fused-lsh --out bench/results "$@" || status=$?
+"$BUILD_DIR/bench/models/cellwright_bench_models" --device cuda --check-fused-kernels --out bench/results "$@" || status=$?
 if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ "$kernels" = ON ]; then
   echo "!! the run with Cellwright's CUDA kernels stopped (status $status); once more without them"
   configure_and_build -DCELLWRIGHT_CUDA_KERNELS=OFF

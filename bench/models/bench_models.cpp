@@ -3,7 +3,7 @@
 // settings of ../shared/docs/seed-models.md. Synthetic token batches (speed does not depend
 // on the values). Writes a log to --out (default bench/results) and to $OUT when set.
 //
-//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-lsh] [--out DIR]
+//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--out DIR]
 #include <sys/resource.h>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -21,11 +21,13 @@
 #include "cellwright/compute/compat.h"
 #include "cellwright/compute/device.h"
 #include "cellwright/compute/heap_memory.h"
+#include "cellwright/compute/optimizers.h"
 #include "cellwright/compute/score_blocks.h"
 #include "cellwright/core/errors.h"
+#include "bench_support.h"
 #include "cellwright/plugins/builtin.h"
+#include "fused_checks.h"
 #include "lsh_attention.h"
-#include "lsh_fused.h"
 
 #ifdef CELLWRIGHT_BENCH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -34,6 +36,8 @@
 
 namespace {
 
+using cw::bench::relativeError;
+using cw::bench::synchronize;
 using cw::plugins::CellModel;
 using cw::plugins::ModelShape;
 using cw::tokenize::TokenBatch;
@@ -54,6 +58,8 @@ std::vector<Setting> settings(bool tiny) {
   if (tiny)
     return {{"cellpatch", "cellpatch", {}, "paper", 200, 2000, 16, 32, "classify", "tiny CPU run"},
             {"bioformer", "bioformer", {}, "small", 100, 200, 8, 16, "pretrain", "tiny CPU run"},
+            {"bioformer-torch", "bioformer", {{"fused_kernels", false}}, "small", 100, 200, 8, 16, "pretrain",
+             "tiny CPU run; torch's separate ops"},
             {"screformer-lsh", "screformer", {}, "small", 500, 600, 2, 4, "classify", "tiny CPU run"},
             {"screformer-lsh-torch", "screformer", {{"fused_kernels", false}}, "small", 500, 600, 2, 4, "classify",
              "tiny CPU run; torch formulation"},
@@ -66,6 +72,8 @@ std::vector<Setting> settings(bool tiny) {
            "reference: 20,838 train / 147,348 infer cells/s, 1.3 / 3.1 GiB (fp32)"},
           {"bioformer", "bioformer", {}, "paper", 1000, 1002, 74, 256, "pretrain",
            "reference: 580 train / 2,099 infer cells/s, 19.4 / 4.7 GiB (fp16 autocast)"},
+          {"bioformer-torch", "bioformer", {{"fused_kernels", false}}, "paper", 1000, 1002, 74, 256, "pretrain",
+           "torch's separate ops for dropout, residual add, LayerNorm and GELU"},
           {"screformer-lsh", "screformer", {{"n_hashes", 4}}, "paper", 16907, 16908, 8, 32, "classify",
            "reference Reformer: 6.0 train cells/s, 30.7 GiB; OOM at inference batch 32 (fp32)"},
           {"screformer-lsh-torch", "screformer", {{"n_hashes", 4}, {"fused_kernels", false}}, "paper", 16907, 16908,
@@ -106,17 +114,6 @@ TokenBatch syntheticBatch(const Setting& s, const ModelShape& shape, int64_t b, 
 torch::Tensor trainingLoss(CellModel& model, const TokenBatch& batch, const std::string& task) {
   if (task == "pretrain") return model.pretrainLosses(batch).total;
   return torch::nn::functional::cross_entropy(model.classify(batch).to(torch::kFloat), batch.labels);
-}
-
-// ‖x − reference‖ / ‖reference‖.
-double relativeError(const torch::Tensor& x, const torch::Tensor& reference) {
-  return ((x - reference).norm() / reference.norm().clamp_min(1e-12)).item<double>();
-}
-
-void synchronize(const torch::Device& device) {
-#ifdef CELLWRIGHT_BENCH_CUDA
-  if (device.is_cuda()) torch::cuda::synchronize();
-#endif
 }
 
 void resetPeak(const torch::Device& device) {
@@ -198,15 +195,15 @@ struct Timing {
 Timing timeModel(CellModel& model, const Setting& s, const ModelShape& shape, const torch::Device& device,
                  bool bf16, int steps) {
   Timing t;
-  torch::optim::AdamW optimizer(model.parameters(), torch::optim::AdamWOptions(1e-4));
+  auto optimizer = cw::compute::makeAdamW(model.parameters(), torch::optim::AdamWOptions(1e-4));  // as training
   const auto train = syntheticBatch(s, shape, s.trainBatch, device);
   model.train();
   resetPeak(device);
   auto step = [&] {
-    optimizer.zero_grad();
+    optimizer->zero_grad();
     cw::compat::AutocastGuard guard(device.type(), torch::kBFloat16, bf16);
     trainingLoss(model, train, s.trainTask).backward();
-    optimizer.step();
+    optimizer->step();
   };
   step();  // warm-up
   synchronize(device);
@@ -218,7 +215,7 @@ Timing timeModel(CellModel& model, const Setting& s, const ModelShape& shape, co
 
   const auto infer = syntheticBatch(s, shape, s.inferBatch, device);
   model.eval();
-  optimizer.zero_grad();
+  optimizer->zero_grad();
   resetPeak(device);
   torch::NoGradGuard noGrad;
   auto forward = [&] {
@@ -233,71 +230,6 @@ Timing timeModel(CellModel& model, const Setting& s, const ModelShape& shape, co
   t.inferCellsPerS = static_cast<double>(s.inferBatch * steps) / seconds(start);
   t.inferPeakGiB = peakGiB(device);
   return t;
-}
-
-// The fused LSH kernels against the torch formulation on this device, in fp32 at the paper's
-// widths (64 per head, buckets of 64, 4 rounds counted once) with padding: output and
-// gradients, and the time of one attention call at batch 8 × 10 heads (on CUDA in bf16 at
-// the reference 16,907 genes, padded to 17,024). The tests check
-// the kernels' arithmetic on the CPU; this checks the CUDA launches and times them.
-std::string checkFusedLsh(const torch::Device& device, bool& agrees) {
-  namespace lsh = cw::plugins::lsh;
-  auto inputs = [&](int64_t n, int64_t l) {
-    torch::manual_seed(5);
-    auto opts = torch::TensorOptions().device(device);
-    std::vector<torch::Tensor> t{torch::randn({n, l, 64}, opts), torch::randn({n, l, 64}, opts),
-                                 torch::zeros({n, l}, opts.dtype(torch::kBool)), torch::randn({n, l, 64}, opts)};
-    t[2][n - 1].narrow(0, l - l / 4, l / 4).fill_(true);
-    auto rotations = lsh::randomRotations(64, 4, l / 64, at::make_generator<at::CPUGeneratorImpl>(3), device,
-                                          torch::kFloat);
-    t.push_back(lsh::hashBuckets(t[0], rotations));
-    return t;
-  };
-  auto run = [&](const std::vector<torch::Tensor>& t, bool fused) {
-    auto qk = t[0].clone().requires_grad_(true), v = t[1].clone().requires_grad_(true);
-    lsh::LshOptions options{64, 4, true};
-    options.fusedKernels = fused;
-    auto out = lsh::lshAttention(qk, v, t[2], t[4], options);
-    (out * t[3]).sum().backward();
-    return std::vector<torch::Tensor>{out.detach(), qk.grad(), v.grad()};
-  };
-  const auto small = inputs(6, 1024);
-  if (!lsh::fusedAttentionSupported(small[0], 4, 64)) return "Fused LSH kernels: not built for this device.\n";
-  const auto fused = run(small, true), reference = run(small, false);
-  std::ostringstream line;
-  line << std::setprecision(2) << std::scientific << "Fused LSH kernels vs the torch formulation (fp32, 6 x 1,024 x 64, "
-       << "4 rounds, buckets of 64, padding): output rel. err " << relativeError(fused[0], reference[0]) << ", dqk "
-       << relativeError(fused[1], reference[1]) << ", dv " << relativeError(fused[2], reference[2]);
-  for (int i = 0; i < 3; ++i) agrees = agrees && relativeError(fused[i], reference[i]) < 1e-4;
-  // Batch 8 × 10 heads; on the CPU at 1,024 genes, with freed blocks kept as training does.
-  std::optional<cw::HeapMemoryScope> heap;
-  if (device.is_cpu()) heap.emplace();
-  const int64_t length = device.is_cuda() ? 17024 : 1024;
-  auto large = inputs(80, length);
-  if (device.is_cuda())  // in bf16, as the autocast training rows run it
-    for (int i : {0, 1, 3}) large[i] = large[i].to(torch::kBFloat16);
-  auto milliseconds = [&](const std::function<void()>& call) {
-    call();  // warm-up
-    synchronize(device);
-    const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < 3; ++i) call();
-    synchronize(device);
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / 3;
-  };
-  line << std::fixed << std::setprecision(1) << ". One call at 80 x " << length << " x 64"
-       << (device.is_cuda() ? " in bf16" : "") << ", forward + backward / forward without autograd:";
-  for (bool f : {true, false}) {
-    lsh::LshOptions options{64, 4, true};
-    options.fusedKernels = f;
-    const double trained = milliseconds([&] { run(large, f); });
-    const double inferred = milliseconds([&] {
-      torch::NoGradGuard noGrad;
-      lsh::lshAttention(large[0], large[1], large[2], large[4], options);
-    });
-    line << (f ? " fused " : "; torch ") << trained << " / " << inferred << " ms";
-  }
-  line << ".\n";
-  return line.str();
 }
 
 // Cells/s with at least two significant digits (CPU runs of the paper presets are slow).
@@ -326,7 +258,7 @@ int main(int argc, char** argv) {
   int64_t tokens = 0;  // > 0: this many tokens (and genes) for the seed models instead of the setting's
   int threads = 0;     // CPU threads, 0 = all cores as the CLI and the GUI default
   bool heapScope = true;  // false: malloc as the environment sets it (bench/models/heap_trim.sh)
-  bool checkFused = false;  // fused LSH kernels against the torch formulation, before the models
+  bool checkFused = false;  // fused kernels against the torch code they replace, before the models
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -342,9 +274,9 @@ int main(int argc, char** argv) {
     else if (arg == "--threads") threads = std::stoi(value());
     else if (arg == "--mapped-allocations") heapScope = false;
     else if (arg == "--plain-attention") cw::compute::setAttentionBlocking(false);  // whole score tensors, as reference
-    else if (arg == "--check-fused-lsh") checkFused = true;  // its peak memory would count in the CPU's max RSS
+    else if (arg == "--check-fused-kernels") checkFused = true;  // its peak memory would count in the CPU's max RSS
     else {
-      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-lsh] [--out DIR]\n";
+      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--out DIR]\n";
       return 2;
     }
   }
@@ -373,14 +305,7 @@ int main(int argc, char** argv) {
   std::cout << log.str() << std::flush;
   bool allAgree = true;
   std::ostringstream notes;
-  if (checkFused) {
-    try {
-      notes << "\n" << checkFusedLsh(device, allAgree);
-    } catch (const std::exception& e) {
-      notes << "\nFused LSH kernel check failed: " << e.what() << "\n";
-      allAgree = false;
-    }
-  }
+  if (checkFused) notes << cw::bench::checkFusedKernels(device, allAgree);
   for (auto s : settings(tiny)) {
     if (tokens > 0 && s.plugin != "mlp" && s.plugin != "logreg") {
       s.tokens = tokens;
@@ -420,7 +345,7 @@ int main(int argc, char** argv) {
                      ff = c.at("ff_hidden").get<double>(), layers = c.at("layers").get<double>();
         const double flopsPerCell = 3.0 * layers * (l * (8 * d * d + 4 * d * ff) + 4 * l * l * d);
         const double tflops = t.trainCellsPerS * flopsPerCell / 1e12;
-        notes << "\nBioFormer training: " << std::setprecision(1) << std::fixed << tflops << " TFLOP/s = "
+        notes << "\n" << s.label << " training: " << std::setprecision(1) << std::fixed << tflops << " TFLOP/s = "
               << 100.0 * tflops / 790.0 << "% of the H100 bf16 dense peak (~790 TFLOP/s); "
               << std::setprecision(0) << flopsPerCell / 1e9 << " GFLOP per training cell.\n";
       }

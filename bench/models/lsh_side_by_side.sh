@@ -3,7 +3,7 @@
 # (6 layers, 10 heads × 64, 4 rounds counted once), train batch 8 and inference batch 32 as
 # in ../shared/docs/seed-models.md, at TOKENS genes. Each variant runs in its own process
 # (peak RSS per variant), order alternated; a last process times one attention call of
-# each formulation (--check-fused-lsh). On a GPU machine `bench/gpu.sh` runs all rows at
+# each formulation (--check-fused-kernels). On a GPU machine `bench/gpu.sh` runs all rows at
 # 16,907 genes.
 #   fused kernels vs the torch formulation: lsh_side_by_side.sh screformer-lsh screformer-lsh-torch
 #   torch: scores recomputed vs stored:     lsh_side_by_side.sh screformer-lsh-torch screformer-lsh-stored
@@ -49,6 +49,6 @@ for i in $(seq 1 "$repeats"); do
   echo "| $i | $order | $at | $ap | $ai | $aip | $bt | $bp | $bi | $bip | $ratios |" | tee -a "$out"
 done
 mkdir "$work/check"
-"$bench" --device "$device" --check-fused-lsh --models none --out "$work/check" > /dev/null
+"$bench" --device "$device" --check-fused-kernels --models none --out "$work/check" > /dev/null
 { echo; grep -ho "Fused LSH kernels.*" "$work"/check/models-*.md; } | tee -a "$out"
 echo "written to $out"

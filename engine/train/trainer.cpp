@@ -15,6 +15,7 @@
 
 #include "cellwright/compute/compat.h"
 #include "cellwright/compute/heap_memory.h"
+#include "cellwright/compute/optimizers.h"
 #include "cellwright/core/errors.h"
 #include "cellwright/train/checkpoint.h"
 #include "cellwright/train/device_memory.h"
@@ -237,8 +238,7 @@ class Trainer {
  private:
   void makeOptimizer() {
     if (o_.optimizer == OptimizerKind::AdamW)
-      optimizer_ = std::make_unique<torch::optim::AdamW>(
-          params_, torch::optim::AdamWOptions(o_.learningRate).weight_decay(o_.weightDecay));
+      optimizer_ = compute::makeAdamW(params_, torch::optim::AdamWOptions(o_.learningRate).weight_decay(o_.weightDecay));
     else if (o_.optimizer == OptimizerKind::Sgd)
       optimizer_ = std::make_unique<torch::optim::SGD>(
           params_, torch::optim::SGDOptions(o_.learningRate).momentum(0.9).weight_decay(o_.weightDecay));
@@ -375,7 +375,7 @@ class Trainer {
       totals.labelled = static_cast<int64_t>(counts[2].item<double>());
     }
     if (scaler_.unscale(params_)) {
-      if (o_.gradientClipNorm > 0) torch::nn::utils::clip_grad_norm_(params_, o_.gradientClipNorm);
+      if (o_.gradientClipNorm > 0) compute::clipGradientNorm(params_, o_.gradientClipNorm);
       optimizer_->step();
     } else {
       info("fp16 gradients overflowed: step skipped, loss scale lowered to " + std::to_string(scaler_.scale));

@@ -57,7 +57,8 @@ class BioFormerModel : public CellModel {
     cls_ = register_parameter("cls_token", torch::randn({c_.dim}) * 0.02);
     for (int64_t i = 0; i < c_.layers; ++i)
       blocks_.push_back(register_module("layer" + std::to_string(i),
-                                        layers::TransformerBlock(c_.dim, c_.heads, c_.ff_hidden, c_.dropout)));
+                                        layers::TransformerBlock(c_.dim, c_.heads, c_.ff_hidden, c_.dropout,
+                                                                                 c_.fused_kernels)));
     mlm_ = register_module("mlm_head", torch::nn::Sequential(torch::nn::Linear(c_.dim, c_.dim), torch::nn::GELU(),
                                                              torch::nn::LayerNorm(torch::nn::LayerNormOptions({c_.dim})),
                                                              torch::nn::Linear(c_.dim, c_.n_bins)));
@@ -174,16 +175,18 @@ class BioFormerModel : public CellModel {
     } else {
       study = studies_(torch::full({b}, shape().nStudies, ids.options()));
     }
-    auto tokens = genes_(ids) + values_(bins.clamp(0, c_.n_bins + 1)) + study.unsqueeze(1);
-    // The CLS slot carries only the learned CLS vector (the tokenizer's id and value there are ignored).
-    auto isCls = torch::zeros({1, ids.size(1), 1}, tokens.options());
-    isCls.index_put_({0, 0, 0}, 1.0);
-    auto x = tokens * (1 - isCls) + cls_.view({1, 1, c_.dim}) * isCls;
+    // The CLS slot carries only the learned CLS vector (the tokenizer's id and value there are
+    // ignored): gene tokens are embedded from position 1 on and the CLS vector put in front.
+    const int64_t genes = ids.size(1) - 1;
+    auto tokens = genes_(ids.narrow(1, 1, genes)) + values_(bins.narrow(1, 1, genes).clamp(0, c_.n_bins + 1)) +
+                  study.unsqueeze(1);
+    layers::Residual x{torch::cat({cls_.view({1, 1, c_.dim}).expand({b, 1, c_.dim}).to(tokens.scalar_type()), tokens}, 1),
+                       {}};
     // Fixed gene panels rarely pad: without a mask the fused attention kernels apply.
     if (!padding.any().item<bool>()) padding = torch::Tensor();
     for (size_t i = 0; i < blocks_.size(); ++i)
-      x = blocks_[i](x, torch::Tensor(), padding, i + 1 == blocks_.size() ? lastWeights : nullptr);
-    return x;
+      x = blocks_[i]->forwardResidual(x, torch::Tensor(), padding, i + 1 == blocks_.size() ? lastWeights : nullptr);
+    return x.value;
   }
 
   BioFormerConfig c_;
@@ -237,7 +240,9 @@ class BioFormerPlugin : public ModelPlugin {
             {"grl_lambda", "gradient-reversal factor (default 1.0)"},
             {"ecs_margin", "ECS margin tau between different cell types (default 1.0; not given in the paper)"},
             {"classifier_hidden", "fine-tuning head hidden width on CLS (default 512)"},
-            {"mask_fraction", "share of expressed genes masked in pre-training (default 0.15)"}};
+            {"mask_fraction", "share of expressed genes masked in pre-training (default 0.15)"},
+            {"fused_kernels", "dropout + residual add + LayerNorm, and GELU + dropout, each in one pass (CPU loops, "
+                              "CUDA kernels) instead of torch's separate ops; the same network (default true)"}};
   }
   TokenizerSpec tokenizerSpec(const nlohmann::json& config) const override {
     auto c = configFromJson(config, BioFormerConfig{}, "bioformer");

@@ -22,6 +22,7 @@ struct BioFormerConfig {
   double ecs_margin = 1.0;
   int64_t classifier_hidden = 512;
   double mask_fraction = 0.15;
+  bool fused_kernels = true;     // dropout + residual + LayerNorm and GELU + dropout in one pass each (fused_block.h)
 
   template <class Visit>
   void visitFields(Visit&& v) {
@@ -40,6 +41,7 @@ struct BioFormerConfig {
     v("ecs_margin", ecs_margin);
     v("classifier_hidden", classifier_hidden);
     v("mask_fraction", mask_fraction);
+    v("fused_kernels", fused_kernels);
   }
 };
 

@@ -1,6 +1,7 @@
 #include "layers.h"
 
 #include "cellwright/compute/compat.h"
+#include "fused_block.h"
 
 namespace cw::plugins::layers {
 
@@ -49,28 +50,48 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& query, const 
   return out_(context.transpose(1, 2).reshape({b, lq, dim_}));
 }
 
-FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t hidden, double dropout) : dropout_(dropout) {
+FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t hidden, double dropout, bool fusedSteps)
+    : dropout_(dropout), fusedSteps_(fusedSteps) {
   in_ = register_module("in", torch::nn::Linear(dim, hidden));
   out_ = register_module("out", torch::nn::Linear(hidden, dim));
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
-  return out_(torch::dropout(torch::gelu(in_(x)), dropout_, is_training()));
+  auto h = in_(x);
+  if (fusedSteps_ && fused::geluDropoutSupported(h)) return out_(fused::geluDropout(h, is_training() ? dropout_ : 0.0));
+  return out_(torch::dropout(torch::gelu(h), dropout_, is_training()));
 }
 
-TransformerBlockImpl::TransformerBlockImpl(int64_t dim, int64_t heads, int64_t hidden, double dropout)
-    : dropout_(dropout) {
+TransformerBlockImpl::TransformerBlockImpl(int64_t dim, int64_t heads, int64_t hidden, double dropout,
+                                           bool fusedSteps)
+    : dropout_(dropout), fusedSteps_(fusedSteps) {
   attention_ = register_module("attention", MultiHeadAttention(dim, heads, dropout));
-  feedForward_ = register_module("feed_forward", FeedForward(dim, hidden, dropout));
+  feedForward_ = register_module("feed_forward", FeedForward(dim, hidden, dropout, fusedSteps));
   norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
   norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
 }
 
 torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& context,
                                             const torch::Tensor& contextPadding, torch::Tensor* weights) {
-  const torch::Tensor& kv = context.defined() ? context : x;
-  auto h = norm1_(x + torch::dropout(attention_(x, kv, contextPadding, weights), dropout_, is_training()));
-  return norm2_(h + torch::dropout(feedForward_(h), dropout_, is_training()));
+  return forwardResidual({x, {}}, context, contextPadding, weights).value;
+}
+
+Residual TransformerBlockImpl::forwardResidual(const Residual& x, const torch::Tensor& context,
+                                               const torch::Tensor& contextPadding, torch::Tensor* weights) {
+  const torch::Tensor& kv = context.defined() ? context : x.input();
+  auto h = addAndNorm(x.value, attention_(x.input(), kv, contextPadding, weights), norm1_);
+  return addAndNorm(h.value, feedForward_(h.input()), norm2_);
+}
+
+Residual TransformerBlockImpl::addAndNorm(const torch::Tensor& x, const torch::Tensor& sublayer,
+                                          torch::nn::LayerNorm& norm) {
+  const double p = is_training() ? dropout_ : 0.0;
+  if (!fusedSteps_ || !fused::residualNormSupported(x, sublayer, norm->weight))
+    return {norm(x + torch::dropout(sublayer, p, is_training())), {}};
+  const auto autocast = compat::autocastState(x.device().type());
+  const bool lowCopy = autocast.enabled && autocast.dtype == torch::kBFloat16 && x.scalar_type() == torch::kFloat;
+  auto out = fused::residualNorm(x, sublayer, norm->weight, norm->bias, norm->options.eps(), p, lowCopy);
+  return {out.value, out.low};
 }
 
 torch::Tensor maskedMean(const torch::Tensor& x, const torch::Tensor& padding) {

@@ -26,28 +26,44 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
 TORCH_MODULE(MultiHeadAttention);
 
 // Position-wise feed-forward: Linear(dim->hidden), GELU, dropout, Linear(hidden->dim).
+// `fusedSteps`: GELU and dropout in one pass (fused_block.h) where it takes the input.
 class FeedForwardImpl : public torch::nn::Module {
  public:
-  FeedForwardImpl(int64_t dim, int64_t hidden, double dropout = 0.0);
+  FeedForwardImpl(int64_t dim, int64_t hidden, double dropout = 0.0, bool fusedSteps = false);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
   double dropout_;
+  bool fusedSteps_;
   torch::nn::Linear in_{nullptr}, out_{nullptr};
 };
 TORCH_MODULE(FeedForward);
 
+// The residual stream between blocks: its value and, after a fused step under bf16
+// autocast, the same rounded to bf16, which the next linear reads (autocast's cast, made
+// in the step's pass).
+struct Residual {
+  torch::Tensor value, low;
+  const torch::Tensor& input() const { return low.defined() ? low : value; }
+};
+
 // Post-norm transformer block (PyTorch's TransformerEncoderLayer default, norm_first=false):
 //   x = LN(x + Drop(Attn(x, context)));  x = LN(x + Drop(FF(x)))
-// `context` undefined = self-attention.
+// `context` undefined = self-attention. `fusedSteps`: each "LN(x + Drop(·))" in one pass
+// and GELU + dropout in one (fused_block.h), where they take the input; the same result.
 class TransformerBlockImpl : public torch::nn::Module {
  public:
-  TransformerBlockImpl(int64_t dim, int64_t heads, int64_t hidden, double dropout);
+  TransformerBlockImpl(int64_t dim, int64_t heads, int64_t hidden, double dropout, bool fusedSteps = false);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {},
                         const torch::Tensor& contextPadding = {}, torch::Tensor* weights = nullptr);
+  Residual forwardResidual(const Residual& x, const torch::Tensor& context = {},
+                           const torch::Tensor& contextPadding = {}, torch::Tensor* weights = nullptr);
 
  private:
+  Residual addAndNorm(const torch::Tensor& x, const torch::Tensor& sublayer, torch::nn::LayerNorm& norm);
+
   double dropout_;
+  bool fusedSteps_;
   MultiHeadAttention attention_{nullptr};
   FeedForward feedForward_{nullptr};
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};

@@ -17,32 +17,14 @@
 
 #include <type_traits>
 
-// Always inlined on the CPU too: the AVX2 build's copy of a shared helper (Bf16's
-// conversion, say) must never be the one the linker keeps for the baseline build.
-#if defined(__CUDACC__)
-#define CW_LSH_HD __host__ __device__ __forceinline__
-#else
-#define CW_LSH_HD inline __attribute__((always_inline))
-#endif
+#include "fused_scalar.h"
+
+#define CW_LSH_HD CW_FUSED_HD
 
 namespace cw::plugins::lsh::fused {
 
-CW_LSH_HD float floatOfBits(uint32_t bits) {
-#if defined(__CUDA_ARCH__)
-  return __uint_as_float(bits);
-#else
-  float value;
-  __builtin_memcpy(&value, &bits, sizeof value);
-  return value;
-#endif
-}
-
-// bf16 as its bits, one type for the CPU code (c10::BFloat16) and the kernels
-// (__nv_bfloat16): the upper half of an fp32.
-struct Bf16 {
-  uint16_t bits;
-  CW_LSH_HD operator float() const { return floatOfBits(static_cast<uint32_t>(bits) << 16); }
-};
+using cw::plugins::fused::Bf16;
+using cw::plugins::fused::floatOfBits;
 
 // Rows read eight values at a time: on the GPU (16-byte loads), and in the test that checks
 // that code on the CPU (CW_LSH_VECTOR_ROWS).

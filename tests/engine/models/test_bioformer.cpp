@@ -9,10 +9,11 @@ using namespace cw::plugins;
 
 namespace {
 
-std::shared_ptr<CellModel> tinyBioFormer(int64_t studies = 3) {
+std::shared_ptr<CellModel> tinyBioFormer(int64_t studies = 3, bool fusedKernels = true) {
   PluginRegistry registry;
   registerBuiltinPlugins(registry);
   nlohmann::json c = registry.plugin("bioformer").defaultConfig("small");
+  c["fused_kernels"] = fusedKernels;
   c["dim"] = 16;
   c["heads"] = 2;
   c["ff_hidden"] = 32;
@@ -200,4 +201,31 @@ TEST(BioFormer, StudyNoTrainingCellUsedAddsNothing) {
   const auto rows = model->named_parameters()["study_embedding.weight"];
   EXPECT_EQ(rows[2].abs().sum().item<double>(), 0.0);
   EXPECT_GT(rows[0].abs().sum().item<double>(), 0.0);
+}
+
+TEST(BioFormer, FusedAndTorchStepsGiveTheSamePretraining) {
+  // Same weights (same seed), dropout off: the fused block steps compute what torch's ops do.
+  auto fusedModel = tinyBioFormer(3, true), plainModel = tinyBioFormer(3, false);
+  ASSERT_TRUE(cw::test::allParametersEqual(*fusedModel, *plainModel));
+  torch::manual_seed(6);
+  const auto batch = bioBatch(4, 9);
+  auto fusedLosses = fusedModel->pretrainLosses(batch), plainLosses = plainModel->pretrainLosses(batch);
+  for (const auto& [name, value] : plainLosses.parts)
+    EXPECT_NEAR(fusedLosses.parts.at(name).item<double>(), value.item<double>(), 1e-5 * (1 + std::abs(value.item<double>())))
+        << name;
+  fusedLosses.total.backward();
+  plainLosses.total.backward();
+  auto fusedParams = fusedModel->named_parameters();
+  for (const auto& item : plainModel->named_parameters()) {
+    if (!item.value().grad().defined()) continue;
+    const auto& want = item.value().grad();
+    EXPECT_LT((fusedParams[item.key()].grad() - want).norm().item<double>(), 1e-4 * (1 + want.norm().item<double>()))
+        << item.key();
+  }
+  // Training mode: the fused steps' dropout repeats under a seed.
+  fusedModel->train();
+  torch::manual_seed(7);
+  const double first = fusedModel->pretrainLosses(batch).total.item<double>();
+  torch::manual_seed(7);
+  EXPECT_EQ(fusedModel->pretrainLosses(batch).total.item<double>(), first);
 }
