@@ -87,6 +87,8 @@ std::string checkBlock(const torch::Device& device, bool& agrees) {
   namespace fused = cw::plugins::fused;
   namespace F = torch::nn::functional;
   const int64_t rows = (device.is_cuda() ? 74 : 8) * 1001, dim = 512;  // the CPU checks at batch 8
+  std::optional<cw::HeapMemoryScope> heap;  // on the CPU, freed blocks kept as training keeps them
+  if (device.is_cpu()) heap.emplace();
   const double p = 0.1;
   auto opts = torch::TensorOptions().device(device);
   torch::manual_seed(4);

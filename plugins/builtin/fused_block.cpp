@@ -11,8 +11,10 @@
 #include "cellwright/core/errors.h"
 #include "cellwright/core/parallel.h"
 #include "fused_block_math.h"
+#include "fused_dispatch.h"
 
 #if CELLWRIGHT_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include "fused_block_kernels.h"
@@ -70,6 +72,7 @@ void check(const char* error) {
   if (error) throw cw::Error(std::string("fused transformer block: CUDA error: ") + error);
 }
 
+// Launches go to the tensor's device (a data-parallel rank's, say), on torch's stream there.
 void* streamOf(const torch::Tensor& t) { return c10::cuda::getCurrentCUDAStream(t.device().index()).stream(); }
 #endif
 
@@ -79,36 +82,27 @@ template <typename T, typename Acc>
 void runGeluDropout(const GeluDropoutProblem<T, Acc>& p, bool backward, const torch::Tensor& on) {
   if (on.is_cuda()) {
 #if CELLWRIGHT_CUDA_KERNELS
-    if constexpr (std::is_same_v<Acc, float>) return check(geluDropoutOnCuda(p, backward, streamOf(on)));
+    if constexpr (std::is_same_v<Acc, float>) {
+      const c10::cuda::CUDAGuard onDevice(on.device());
+      return check(geluDropoutOnCuda(p, backward, streamOf(on)));
+    }
 #endif
     noKernels();
   }
+  const bool avx2 = avx2LoopsTaken();
   cw::parallel::parallelChunks(p.count, cpuThreads(p.count), [&](int64_t begin, int64_t end, int) {
-    for (int64_t i = begin; i < end; ++i) {
-      if (backward)
-        geluDropoutBackward(p, i);
-      else
-        geluDropoutForward(p, i);
-    }
+#if CELLWRIGHT_FUSED_AVX2
+    if (avx2) return cpu_avx2::geluDropoutRange(p, backward, begin, end);
+#endif
+    cpu_baseline::geluDropoutRange(p, backward, begin, end);
   });
-}
-
-// Calls f(T{}, Acc{}) with the element code's storage and accumulator types for `t`.
-template <typename F>
-void withElementTypes(torch::ScalarType t, F&& f) {
-  if (t == torch::kDouble)
-    f(double{}, double{});
-  else if (t == torch::kBFloat16)
-    f(Bf16{}, float{});
-  else
-    f(float{}, float{});
 }
 
 // h, y, dy, dh as the problem's pointers (dy, dh undefined in forward).
 void geluDropoutPass(const torch::Tensor& h, const torch::Tensor& y, const torch::Tensor& dy, const torch::Tensor& dh,
                      double p, uint64_t seed) {
   const bool backward = dh.defined();
-  withElementTypes(h.scalar_type(), [&](auto t, auto acc) {
+  withKernelTypes(h.scalar_type(), [&](auto t, auto acc) {
     using T = decltype(t);
     using Acc = decltype(acc);
     GeluDropoutProblem<T, Acc> problem{};
@@ -151,18 +145,19 @@ template <typename X, typename Y>
 void runResidualNorm(const ResidualNormProblem<X, Y>& p, bool backward, const torch::Tensor& on) {
   if (on.is_cuda()) {
 #if CELLWRIGHT_CUDA_KERNELS
-    if constexpr (std::is_same_v<X, float>) return check(residualNormOnCuda(p, backward, streamOf(on)));
+    if constexpr (std::is_same_v<X, float>) {
+      const c10::cuda::CUDAGuard onDevice(on.device());
+      return check(residualNormOnCuda(p, backward, streamOf(on)));
+    }
 #endif
     noKernels();
   }
-  const auto oneLane = [](X v) { return v; };
+  const bool avx2 = avx2LoopsTaken();
   cw::parallel::parallelChunks(p.rows, cpuThreads(p.rows * p.dim), [&](int64_t begin, int64_t end, int worker) {
-    for (int64_t row = begin; row < end; ++row) {
-      if (backward)
-        residualNormBackwardRow<1>(p, row, worker, 0, oneLane);
-      else
-        residualNormForwardRow<1>(p, row, 0, oneLane);
-    }
+#if CELLWRIGHT_FUSED_AVX2
+    if (avx2) return cpu_avx2::residualNormRows(p, backward, begin, end, worker);
+#endif
+    cpu_baseline::residualNormRows(p, backward, begin, end, worker);
   });
 }
 
@@ -255,16 +250,16 @@ struct ResidualNormFunction : public torch::autograd::Function<ResidualNormFunct
     t.rstd = saved[2];
     t.gamma = saved[3];
     const int64_t dim = t.sum.size(-1), rows = t.sum.numel() / std::max<int64_t>(dim, 1);
-    if (grads[0].defined()) t.dOut = grads[0].to(t.sum.scalar_type()).contiguous();
-    if (grads.size() > 1 && grads[1].defined()) t.dOutLow = grads[1].to(torch::kBFloat16).contiguous();
+    const auto yType = static_cast<torch::ScalarType>(ctx->saved_data["y_type"].toInt());
+    const bool lowUsed = grads.size() > 1 && grads[1].defined();
+    if (!grads[0].defined() && !lowUsed)
+      return {torch::zeros_like(t.sum), torch::zeros(t.sum.sizes(), t.sum.options().dtype(yType)),
+              torch::zeros_like(t.gamma), torch::zeros_like(t.gamma), {}, {}, {}};
+    // The loops read the value's gradient always (zeros where only the bf16 copy was used).
+    t.dOut = grads[0].defined() ? grads[0].to(t.sum.scalar_type()).contiguous() : torch::zeros_like(t.sum);
+    if (lowUsed) t.dOutLow = grads[1].to(torch::kBFloat16).contiguous();
     t.dx = torch::empty_like(t.sum);
-    t.dy = torch::empty(t.sum.sizes(), t.sum.options().dtype(
-                                           static_cast<torch::ScalarType>(ctx->saved_data["y_type"].toInt())));
-    if (!t.dOut.defined() && !t.dOutLow.defined()) {
-      t.dx.zero_();
-      t.dy.zero_();
-      return {t.dx, t.dy, torch::zeros_like(t.gamma), torch::zeros_like(t.gamma), {}, {}, {}};
-    }
+    t.dy = torch::empty(t.sum.sizes(), t.sum.options().dtype(yType));
     const int64_t workers = residualNormWorkers(t.sum, rows, dim);
     t.dGammaPartial = torch::zeros({workers, dim}, t.sum.options());
     t.dBetaPartial = torch::zeros({workers, dim}, t.sum.options());

@@ -19,6 +19,22 @@
 
 namespace cw::plugins::fused {
 
+// Every function here is always inlined (CW_FUSED_HD): fused_block_cpu.cpp builds them once
+// per instruction set, and no AVX2 copy may be the one the linker keeps for baseline code.
+
+// Loops over a row's values run in vector lanes where the CPU builds with -fopenmp-simd
+// (CW_FUSED_SIMD): a sum into `var` may add in any order (GCC keeps a float sum in order
+// otherwise, one lane wide), and no iteration depends on another (GCC 12 gives up on the
+// backward loop's dependence analysis otherwise). Nothing on the GPU.
+#if defined(CW_FUSED_SIMD) && !defined(__CUDACC__)
+#define CW_FUSED_PRAGMA(text) _Pragma(#text)
+#define CW_FUSED_SUM_LOOP(...) CW_FUSED_PRAGMA(omp simd reduction(+ : __VA_ARGS__))
+#define CW_FUSED_VECTOR_LOOP CW_FUSED_PRAGMA(omp simd)
+#else
+#define CW_FUSED_SUM_LOOP(...)
+#define CW_FUSED_VECTOR_LOOP
+#endif
+
 // A 32-bit integer hash with full avalanche (Wellons' "lowbias32"): 32-bit multiplies,
 // which the CPU loops vectorise and the GPU issues at full rate.
 CW_FUSED_HD uint32_t mix32(uint32_t x) {
@@ -45,9 +61,10 @@ struct Dropout {
   uint64_t seed = 0;
   uint32_t dropThreshold = 0;
   Acc keepScale = 1;
+  // The value times a selected factor (p = 0 keeps all, times 1), as torch's value · mask ·
+  // scale: no branch, and no multiply under a condition, which GCC would not vectorise.
   CW_FUSED_HD Acc apply(Acc value, uint64_t index) const {
-    if (dropThreshold == 0) return value;  // p = 0: evaluation
-    return keeps(seed, index, dropThreshold) ? value * keepScale : Acc(0);
+    return value * (keeps(seed, index, dropThreshold) ? keepScale : Acc(0));
   }
 };
 
@@ -104,14 +121,14 @@ struct GeluDropoutProblem {
   Dropout<Acc> dropout;
 };
 
+// Element `index`'s y from its h, and its dh from h and dy.
 template <typename T, typename Acc>
-CW_FUSED_HD void geluDropoutForward(const GeluDropoutProblem<T, Acc>& p, int64_t i) {
-  p.y[i] = stored<T>(p.dropout.apply(geluOf(load<Acc>(p.h[i])), static_cast<uint64_t>(i)));
+CW_FUSED_HD T geluDropoutOf(const Dropout<Acc>& dropout, T h, uint64_t index) {
+  return stored<T>(dropout.apply(geluOf(load<Acc>(h)), index));
 }
 template <typename T, typename Acc>
-CW_FUSED_HD void geluDropoutBackward(const GeluDropoutProblem<T, Acc>& p, int64_t i) {
-  const Acc upstream = p.dropout.apply(load<Acc>(p.dy[i]), static_cast<uint64_t>(i));
-  p.dh[i] = stored<T>(upstream * geluSlopeOf(load<Acc>(p.h[i])));
+CW_FUSED_HD T geluDropoutGradientOf(const Dropout<Acc>& dropout, T h, T dy, uint64_t index) {
+  return stored<T>(dropout.apply(load<Acc>(dy) * geluSlopeOf(load<Acc>(h)), index));
 }
 
 // Post-norm residual step over rows of `dim` values:
@@ -128,8 +145,8 @@ struct ResidualNormProblem {
   Bf16* outLow;            // [rows, dim] or null
   X* sum;                  // [rows, dim] s, kept for backward
   X *mean, *rstd;          // [rows]
-  const X* dOut;           // backward: gradient of out, or null (out unused)
-  const Bf16* dOutLow;     // gradient of outLow, or null
+  const X* dOut;           // backward: gradient of out (zeros where out was unused)
+  const Bf16* dOutLow;     // gradient of outLow, where it was written
   X* dx;                   // [rows, dim]
   Y* dy;                   // [rows, dim]
   X *dGammaPartial, *dBetaPartial;  // [workers, dim], each worker adds into its own row
@@ -142,27 +159,36 @@ struct ResidualNormProblem {
 // One row's forward, its values split over `Lanes` workers (lane = this one's index; a
 // compile-time stride, so the CPU's one-lane loops vectorise): `total(v)` returns the sum
 // of v over the lanes (the identity for one lane, warp shuffles on the GPU). Every lane
-// returns with the whole row done.
-template <int Lanes, typename X, typename Y, typename Total>
+// returns with the whole row done. WithLow: outLow is written (and, in backward, its
+// gradient read); a template flag, not a branch per value.
+template <int Lanes, bool WithLow, typename X, typename Y, typename Total>
 CW_FUSED_HD void residualNormForwardRow(const ResidualNormProblem<X, Y>& p, int64_t row, int lane, Total total) {
   const int64_t base = row * p.dim;
+  const X* __restrict__ x = p.x + base;
+  const Y* __restrict__ y = p.y + base;
+  X* __restrict__ sum = p.sum + base;
+  X* __restrict__ out = p.out + base;
   X partial = 0;
+  CW_FUSED_SUM_LOOP(partial)
   for (int j = lane; j < p.dim; j += Lanes) {
-    const X s = load<X>(p.x[base + j]) + p.dropout.apply(load<X>(p.y[base + j]), static_cast<uint64_t>(base + j));
-    p.sum[base + j] = s;
+    const X s = load<X>(x[j]) + p.dropout.apply(load<X>(y[j]), static_cast<uint64_t>(base + j));
+    sum[j] = s;
     partial += s;
   }
   const X mean = total(partial) / static_cast<X>(p.dim);
   partial = 0;
+  CW_FUSED_SUM_LOOP(partial)
   for (int j = lane; j < p.dim; j += Lanes) {
-    const X centred = p.sum[base + j] - mean;
+    const X centred = sum[j] - mean;
     partial += centred * centred;
   }
   const X rstd = inverseSqrtOf(total(partial) / static_cast<X>(p.dim) + p.eps);
+  const X* __restrict__ gamma = p.gamma;
+  const X* __restrict__ beta = p.beta;
   for (int j = lane; j < p.dim; j += Lanes) {
-    const X value = (p.sum[base + j] - mean) * rstd * p.gamma[j] + p.beta[j];
-    p.out[base + j] = value;
-    if (p.outLow) p.outLow[base + j] = Bf16::of(static_cast<float>(value));
+    const X value = (sum[j] - mean) * rstd * gamma[j] + beta[j];
+    out[j] = value;
+    if constexpr (WithLow) p.outLow[base + j] = Bf16::of(static_cast<float>(value));
   }
   if (lane == 0) {
     p.mean[row] = mean;
@@ -170,36 +196,42 @@ CW_FUSED_HD void residualNormForwardRow(const ResidualNormProblem<X, Y>& p, int6
   }
 }
 
-template <typename X, typename Y>
-CW_FUSED_HD X upstreamOf(const ResidualNormProblem<X, Y>& p, int64_t at) {
-  X g = p.dOut ? p.dOut[at] : X(0);
-  if (p.dOutLow) g += load<X>(p.dOutLow[at]);
-  return g;
+// The gradient reaching out[j] of a row: out's own, plus its bf16 copy's where written.
+template <bool WithLow, typename X>
+CW_FUSED_HD X upstreamOf(const X* __restrict__ dOut, const Bf16* __restrict__ dOutLow, int j) {
+  if constexpr (WithLow)
+    return dOut[j] + load<X>(dOutLow[j]);
+  else
+    return dOut[j];
 }
 
 // One row's backward (lanes as in forward), adding its dγ, dβ terms to `worker`'s partials:
 //   ds = rstd·(gγ − mean(gγ) − ŝ·mean(gγ·ŝ)),  dx = ds,  dy = dropout(ds)
-template <int Lanes, typename X, typename Y, typename Total>
+template <int Lanes, bool WithLow, typename X, typename Y, typename Total>
 CW_FUSED_HD void residualNormBackwardRow(const ResidualNormProblem<X, Y>& p, int64_t row, int64_t worker, int lane,
                                          Total total) {
   const int64_t base = row * p.dim;
   const X mean = p.mean[row], rstd = p.rstd[row];
+  // Restricted views: the CPU build vectorises the loops only when told they never overlap.
+  const X* __restrict__ dOut = p.dOut + base;
+  const Bf16* __restrict__ dOutLow = WithLow ? p.dOutLow + base : nullptr;
+  const X* __restrict__ sum = p.sum + base;
+  const X* __restrict__ gamma = p.gamma;
   X partialG = 0, partialGs = 0;
+  CW_FUSED_SUM_LOOP(partialG, partialGs)
   for (int j = lane; j < p.dim; j += Lanes) {
-    const X g = upstreamOf(p, base + j) * p.gamma[j];
+    const X g = upstreamOf<WithLow>(dOut, dOutLow, j) * gamma[j];
     partialG += g;
-    partialGs += g * (p.sum[base + j] - mean) * rstd;
+    partialGs += g * (sum[j] - mean) * rstd;
   }
   const X meanG = total(partialG) / static_cast<X>(p.dim), meanGs = total(partialGs) / static_cast<X>(p.dim);
-  // Restricted views: the CPU build vectorises the loop only when told they never overlap.
   X* __restrict__ dGamma = p.dGammaPartial + worker * p.dim;
   X* __restrict__ dBeta = p.dBetaPartial + worker * p.dim;
   X* __restrict__ dx = p.dx + base;
   Y* __restrict__ dy = p.dy + base;
-  const X* __restrict__ sum = p.sum + base;
-  const X* __restrict__ gamma = p.gamma;
+  CW_FUSED_VECTOR_LOOP
   for (int j = lane; j < p.dim; j += Lanes) {
-    const X upstream = upstreamOf(p, base + j);
+    const X upstream = upstreamOf<WithLow>(dOut, dOutLow, j);
     const X normalised = (sum[j] - mean) * rstd;
     const X ds = rstd * (upstream * gamma[j] - meanG - normalised * meanGs);
     dx[j] = ds;
@@ -208,5 +240,21 @@ CW_FUSED_HD void residualNormBackwardRow(const ResidualNormProblem<X, Y>& p, int
     dBeta[j] += upstream;
   }
 }
+
+// The CPU loops over elements [begin, end) or rows [begin, end) (backward adding into
+// partial row `worker`), on this thread: fused_block_cpu.cpp, built for the baseline
+// x86-64 and for AVX2 with FMA.
+namespace cpu_baseline {
+template <typename T, typename Acc>
+void geluDropoutRange(const GeluDropoutProblem<T, Acc>& p, bool backward, int64_t begin, int64_t end);
+template <typename X, typename Y>
+void residualNormRows(const ResidualNormProblem<X, Y>& p, bool backward, int64_t begin, int64_t end, int worker);
+}  // namespace cpu_baseline
+namespace cpu_avx2 {
+template <typename T, typename Acc>
+void geluDropoutRange(const GeluDropoutProblem<T, Acc>& p, bool backward, int64_t begin, int64_t end);
+template <typename X, typename Y>
+void residualNormRows(const ResidualNormProblem<X, Y>& p, bool backward, int64_t begin, int64_t end, int worker);
+}  // namespace cpu_avx2
 
 }  // namespace cw::plugins::fused

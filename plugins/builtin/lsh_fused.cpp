@@ -9,9 +9,11 @@
 #include "cellwright/compute/compat.h"
 #include "cellwright/core/errors.h"
 #include "cellwright/core/parallel.h"
+#include "fused_dispatch.h"
 #include "lsh_fused_math.h"
 
 #if CELLWRIGHT_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
 
@@ -28,25 +30,11 @@ torch::ScalarType kernelInputType(torch::ScalarType t) {
 }
 torch::ScalarType accumulatorType(torch::ScalarType t) { return t == torch::kDouble ? torch::kDouble : torch::kFloat; }
 
-// Calls f(T{}, Acc{}) with the slot code's input and accumulator types for `t`.
-template <typename F>
-void withKernelTypes(torch::ScalarType t, F&& f) {
-  if (t == torch::kDouble)
-    f(double{}, double{});
-  else if (t == torch::kBFloat16)
-    f(fused::Bf16{}, float{});
-  else
-    f(float{}, float{});
-}
-
 std::atomic<bool> avx2Allowed{true};
 
 template <typename T, typename Acc>
 void runOnCpu(const fused::Problem<T, Acc>& p, int64_t d, fused::Pass pass) {
-#if CELLWRIGHT_LSH_AVX2
-  static const bool avx2Present = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  const bool avx2 = avx2Present && avx2Allowed.load();
-#endif
+  const bool avx2 = cw::plugins::fused::avx2LoopsTaken();
   const int64_t chunks = static_cast<int64_t>(p.rows) * p.rounds * p.length / p.bucket;
   // Whole chunks at a time (their queries share the keys just read), handed out to the
   // user's thread count. Not at::parallel_for: with Debian's LibTorch its OpenMP loop is
@@ -54,7 +42,7 @@ void runOnCpu(const fused::Problem<T, Acc>& p, int64_t d, fused::Pass pass) {
   cw::parallel::dynamicChunks(
       chunks, at::get_num_threads(), 16,
       [&](int64_t begin, int64_t end) {
-#if CELLWRIGHT_LSH_AVX2
+#if CELLWRIGHT_FUSED_AVX2
         if (avx2) return fused::cpu_avx2::runChunks(p, d, pass, begin, end);
 #endif
         fused::cpu_baseline::runChunks(p, d, pass, begin, end);
@@ -70,9 +58,10 @@ void run(const fused::Problem<T, Acc>& p, int64_t d, fused::Pass pass, const tor
 #if CELLWRIGHT_CUDA_KERNELS
   if constexpr (std::is_same_v<Acc, double>) {
     throw cw::Error("fused LSH attention: no double-precision CUDA kernels");
-  } else if (const char* error =
-                 fused::runOnCuda(p, d, pass, c10::cuda::getCurrentCUDAStream(device.index()).stream())) {
-    throw cw::Error(std::string("fused LSH attention: CUDA error: ") + error);
+  } else {
+    const c10::cuda::CUDAGuard onDevice(device);  // launches go to the tensors' device
+    if (const char* error = fused::runOnCuda(p, d, pass, c10::cuda::getCurrentCUDAStream(device.index()).stream()))
+      throw cw::Error(std::string("fused LSH attention: CUDA error: ") + error);
   }
 #else
   throw cw::Error("fused LSH attention: this build has no CUDA kernels");
@@ -139,7 +128,7 @@ struct FusedLshFunction : public torch::autograd::Function<FusedLshFunction> {
     auto out = torch::empty({n, l, d}, acc), lse = torch::empty({n, l}, acc);
     forEachSlice(in, blockBytes, [&](int64_t start, int64_t count) {
       auto roundOut = torch::empty({count, rounds, l, d}, acc), roundLse = torch::empty({count, rounds, l}, acc);
-      withKernelTypes(q.scalar_type(), [&](auto t, auto a) {
+      cw::plugins::fused::withKernelTypes(q.scalar_type(), [&](auto t, auto a) {
         auto p = problemFor<decltype(t), decltype(a)>(in, start, count);
         p.roundOut = dataOf<decltype(a)>(roundOut);
         p.roundLse = dataOf<decltype(a)>(roundLse);
@@ -172,7 +161,7 @@ struct FusedLshFunction : public torch::autograd::Function<FusedLshFunction> {
       const auto perRound = std::vector<int64_t>{count, in.rounds, l, d};
       auto roundDq = torch::empty(perRound, out.options()), roundDk = torch::empty(perRound, out.options()),
            roundDv = torch::empty(perRound, out.options());
-      withKernelTypes(in.q.scalar_type(), [&](auto t, auto a) {
+      cw::plugins::fused::withKernelTypes(in.q.scalar_type(), [&](auto t, auto a) {
         using Acc = decltype(a);
         auto p = problemFor<decltype(t), Acc>(in, start, count);
         p.dOut = dataOf<const Acc>(dOut, start * l * d);
@@ -196,6 +185,23 @@ struct FusedLshFunction : public torch::autograd::Function<FusedLshFunction> {
 }  // namespace
 
 void allowFusedAvx2Loops(bool allowed) { avx2Allowed = allowed; }
+
+}  // namespace cw::plugins::lsh
+
+namespace cw::plugins::fused {
+
+bool avx2LoopsTaken() {
+#if CELLWRIGHT_FUSED_AVX2
+  static const bool present = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return present && lsh::avx2Allowed.load();
+#else
+  return false;
+#endif
+}
+
+}  // namespace cw::plugins::fused
+
+namespace cw::plugins::lsh {
 
 bool fusedAttentionSupported(const torch::Tensor& qk, int64_t rounds, int64_t bucketSize) {
   if (!fused::headWidthCompiled(qk.size(-1)) || rounds > fused::kMaxRounds || (2 * bucketSize) % fused::kKeyBlock != 0)

@@ -24,23 +24,23 @@ __global__ void __launch_bounds__(kThreads) geluDropoutKernel(const GeluDropoutP
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.count; i += stride) {
     if (backward)
-      geluDropoutBackward(p, i);
+      p.dh[i] = geluDropoutGradientOf(p.dropout, p.h[i], p.dy[i], static_cast<uint64_t>(i));
     else
-      geluDropoutForward(p, i);
+      p.y[i] = geluDropoutOf(p.dropout, p.h[i], static_cast<uint64_t>(i));
   }
 }
 
 // Warp w of the grid takes rows w, w + warps, …; in backward it adds into partial row w.
-template <typename Y>
-__global__ void __launch_bounds__(kThreads) residualNormKernel(const ResidualNormProblem<float, Y> p, bool backward) {
+template <bool Backward, bool WithLow, typename Y>
+__global__ void __launch_bounds__(kThreads) residualNormKernel(const ResidualNormProblem<float, Y> p) {
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int64_t warps = static_cast<int64_t>(gridDim.x) * kWarpsPerBlock;
   const int lane = static_cast<int>(threadIdx.x % 32);
   for (int64_t row = warp; row < p.rows; row += warps) {
-    if (backward)
-      residualNormBackwardRow<32>(p, row, warp, lane, WarpTotal{});
+    if constexpr (Backward)
+      residualNormBackwardRow<32, WithLow>(p, row, warp, lane, WarpTotal{});
     else
-      residualNormForwardRow<32>(p, row, lane, WarpTotal{});
+      residualNormForwardRow<32, WithLow>(p, row, lane, WarpTotal{});
   }
 }
 
@@ -69,7 +69,16 @@ template <typename Y>
 const char* residualNormOnCuda(const ResidualNormProblem<float, Y>& p, bool backward, void* stream) {
   if (p.rows == 0) return nullptr;
   const auto grid = static_cast<unsigned>(residualNormWorkersOnCuda(p.rows) / kWarpsPerBlock);
-  residualNormKernel<Y><<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(p, backward);
+  const auto s = static_cast<cudaStream_t>(stream);
+  const bool withLow = backward ? p.dOutLow != nullptr : p.outLow != nullptr;
+  if (backward && withLow)
+    residualNormKernel<true, true, Y><<<grid, kThreads, 0, s>>>(p);
+  else if (backward)
+    residualNormKernel<true, false, Y><<<grid, kThreads, 0, s>>>(p);
+  else if (withLow)
+    residualNormKernel<false, true, Y><<<grid, kThreads, 0, s>>>(p);
+  else
+    residualNormKernel<false, false, Y><<<grid, kThreads, 0, s>>>(p);
   return launched();
 }
 

@@ -6,6 +6,7 @@
 #include "cellwright/compute/compat.h"
 #include "fused_block.h"
 #include "layers.h"
+#include "lsh_fused.h"
 #include "model_test_support.h"
 
 namespace {
@@ -132,6 +133,34 @@ TEST(FusedBlock, ResidualNormWritesTheBf16CopyAndTakesBothGradients) {
     EXPECT_LT(relativeError(got[2], want[2]), 1e-5) << both;
     EXPECT_LT(relativeError(got[3], want[3]), 1e-5) << both;
   }
+}
+
+TEST(FusedBlock, BaselineAndAvx2LoopsAgreeWithTorchInFp32) {
+  // The row loops built for x86-64 and for AVX2 with FMA (where this processor has it), both
+  // with their sums in vector lanes: fp32 against torch's ops, on a width with vector tails.
+  const auto in = normInputs({37, 517}, torch::kFloat, 11);
+  const auto weight = torch::randn({37, 517});
+  const double p = 0.2;
+  const auto mask = nextMask(12, in.x, p);
+  auto expected = F::layer_norm(in.x + in.y * mask / (1 - p),
+                                F::LayerNormFuncOptions({517}).weight(in.gamma).bias(in.beta).eps(1e-5));
+  auto expectedGelu = torch::gelu(in.y) * mask / (1 - p);
+  const std::vector<torch::Tensor> inputs{in.x, in.y, in.gamma, in.beta};
+  const auto want = gradientsOf(expected, weight, inputs);
+  const auto wantGelu = gradientsOf(expectedGelu, weight, {in.y})[0];
+  for (bool avx2 : {true, false}) {
+    cw::plugins::lsh::allowFusedAvx2Loops(avx2);
+    torch::manual_seed(12);
+    auto out = fused::residualNorm(in.x, in.y, in.gamma, in.beta, 1e-5, p, false).value;
+    EXPECT_LT(relativeError(out, expected), 1e-6) << avx2;
+    const auto got = gradientsOf(out, weight, inputs);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_LT(relativeError(got[i], want[i]), 1e-5) << i << " " << avx2;
+    torch::manual_seed(12);
+    auto gelu = fused::geluDropout(in.y, p);
+    EXPECT_LT(relativeError(gelu, expectedGelu), 1e-6) << avx2;
+    EXPECT_LT(relativeError(gradientsOf(gelu, weight, {in.y})[0], wantGelu), 1e-6) << avx2;
+  }
+  cw::plugins::lsh::allowFusedAvx2Loops(true);
 }
 
 TEST(FusedBlock, TransformerBlockGivesTheSameResultFusedOrNot) {
