@@ -5,19 +5,9 @@
 #ifndef CW_FUSED_CPU
 #define CW_FUSED_CPU cpu_baseline
 #endif
-#include <math.h>
+#include "cpu_vector_math.h"
 
 #include <algorithm>
-
-// GELU's erff and expf from glibc's vector math library (libmvec, within 4 ulp; math.h
-// names the vector versions only under -ffast-math, which would also drop NaN and inf), so
-// the GELU loops run in vector lanes; libm's link script brings libmvec in where used.
-#if defined(__x86_64__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
-extern "C" {
-__attribute__((__simd__("notinbranch"))) float erff(float) __THROW;
-__attribute__((__simd__("notinbranch"))) float expf(float) __THROW;
-}
-#endif
 
 #include "fused_block_math.h"
 

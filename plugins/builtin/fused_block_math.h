@@ -22,19 +22,6 @@ namespace cw::plugins::fused {
 // Every function here is always inlined (CW_FUSED_HD): fused_block_cpu.cpp builds them once
 // per instruction set, and no AVX2 copy may be the one the linker keeps for baseline code.
 
-// Loops over a row's values run in vector lanes where the CPU builds with -fopenmp-simd
-// (CW_FUSED_SIMD): a sum into `var` may add in any order (GCC keeps a float sum in order
-// otherwise, one lane wide), and no iteration depends on another (GCC 12 gives up on the
-// backward loop's dependence analysis otherwise). Nothing on the GPU.
-#if defined(CW_FUSED_SIMD) && !defined(__CUDACC__)
-#define CW_FUSED_PRAGMA(text) _Pragma(#text)
-#define CW_FUSED_SUM_LOOP(...) CW_FUSED_PRAGMA(omp simd reduction(+ : __VA_ARGS__))
-#define CW_FUSED_VECTOR_LOOP CW_FUSED_PRAGMA(omp simd)
-#else
-#define CW_FUSED_SUM_LOOP(...)
-#define CW_FUSED_VECTOR_LOOP
-#endif
-
 // A 32-bit integer hash with full avalanche (Wellons' "lowbias32"): 32-bit multiplies,
 // which the CPU loops vectorise and the GPU issues at full rate.
 CW_FUSED_HD uint32_t mix32(uint32_t x) {

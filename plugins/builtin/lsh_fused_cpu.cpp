@@ -6,6 +6,7 @@
 #define CW_LSH_CPU cpu_baseline
 #endif
 #define CW_LSH_ISA CW_LSH_CPU
+#include "cpu_vector_math.h"
 #include "lsh_fused_math.h"
 
 namespace cw::plugins::lsh::fused::CW_LSH_CPU {

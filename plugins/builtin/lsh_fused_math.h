@@ -277,6 +277,7 @@ CW_LSH_HD void forwardSlot(const Problem<T, Acc>& p, int32_t row, int32_t s) {
       for (int i = 0; i < D; ++i) out[i] *= rescale;
       maxScore = blockMax;
     }
+    CW_FUSED_SUM_LOOP(sum)  // one vector expf for the block where libmvec has it
     for (int32_t j = 0; j < kKeyBlock; ++j) {
       weight[j] = expOf(weight[j] - maxScore);
       sum += weight[j];
