@@ -305,7 +305,26 @@ int main(int argc, char** argv) {
   std::cout << log.str() << std::flush;
   bool allAgree = true;
   std::ostringstream notes;
-  if (checkFused) notes << cw::bench::checkFusedKernels(device, allAgree);
+  // The log is rewritten after each step, so a run stopped by a time limit leaves what it
+  // measured (under $OUT too, which the GPU machine hands back).
+  const std::string name = "models-" + deviceName + (tiny ? "-tiny-" : "-") + timestamp() + ".md";
+  std::vector<std::filesystem::path> targets{std::filesystem::path(outDir) / name};
+  if (const char* out = std::getenv("OUT"); out && *out) targets.push_back(std::filesystem::path(out) / name);
+  auto writeLog = [&] {
+    for (const auto& path : targets) {
+      std::filesystem::create_directories(path.parent_path());
+      std::ofstream(path) << log.str() << notes.str()
+                          << "\nPeak memory: CUDA allocator peak per phase on GPU; process max RSS on CPU "
+                             "(cumulative).\nTraining: pre-training losses for bioformer, classification "
+                             "fine-tuning otherwise (AdamW).\n";
+    }
+  };
+  if (checkFused) {
+    const std::string checks = cw::bench::checkFusedKernels(device, allAgree);
+    std::cout << checks << std::flush;
+    notes << checks;
+    writeLog();
+  }
   for (auto s : settings(tiny)) {
     if (tokens > 0 && s.plugin != "mlp" && s.plugin != "logreg") {
       s.tokens = tokens;
@@ -363,21 +382,12 @@ int main(int argc, char** argv) {
     }
     std::cout << row.str() << std::flush;
     log << row.str();
+    writeLog();
 #ifdef CELLWRIGHT_BENCH_CUDA
     if (device.is_cuda()) c10::cuda::CUDACachingAllocator::emptyCache();  // next model starts clean
 #endif
   }
-  log << notes.str();
-  log << "\nPeak memory: CUDA allocator peak per phase on GPU; process max RSS on CPU (cumulative).\n"
-      << "Training: pre-training losses for bioformer, classification fine-tuning otherwise (AdamW).\n";
-
-  const std::string name = "models-" + deviceName + (tiny ? "-tiny-" : "-") + timestamp() + ".md";
-  std::vector<std::filesystem::path> targets{std::filesystem::path(outDir) / name};
-  if (const char* out = std::getenv("OUT"); out && *out) targets.push_back(std::filesystem::path(out) / name);
-  for (const auto& path : targets) {
-    std::filesystem::create_directories(path.parent_path());
-    std::ofstream(path) << log.str();
-    std::cout << "log written to " << path.string() << "\n";
-  }
+  writeLog();
+  for (const auto& path : targets) std::cout << "log written to " << path.string() << "\n";
   return allAgree ? 0 : 3;
 }
