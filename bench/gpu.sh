@@ -34,6 +34,7 @@ if ! configure_and_build -DCELLWRIGHT_CUDA_KERNELS=ON; then
   configure_and_build -DCELLWRIGHT_CUDA_KERNELS=OFF
 fi
 
+echo "== built in ${SECONDS} s (kernels ${kernels})"
 mkdir -p bench/results
 status=0
 # The executable also writes its log to $OUT when set.
@@ -44,5 +45,6 @@ if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ "$kernels" = ON ]; then
   status=0
   "$BUILD_DIR/bench/models/cellwright_bench_models" --device cuda --out bench/results "$@" || status=$?
 fi
+echo "== done at ${SECONDS} s, status ${status}"
 # 3 = a model's bf16 result disagreed with fp32 (see the table's check column).
 exit $status
