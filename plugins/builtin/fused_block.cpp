@@ -89,7 +89,7 @@ void runGeluDropout(const GeluDropoutProblem<T, Acc>& p, bool backward, const to
 #endif
     noKernels();
   }
-  const bool avx2 = avx2LoopsTaken();
+  [[maybe_unused]] const bool avx2 = avx2LoopsTaken();  // (no AVX2 build off x86-64)
   cw::parallel::parallelChunks(p.count, cpuThreads(p.count), [&](int64_t begin, int64_t end, int) {
 #if CELLWRIGHT_FUSED_AVX2
     if (avx2) return cpu_avx2::geluDropoutRange(p, backward, begin, end);
@@ -152,7 +152,7 @@ void runResidualNorm(const ResidualNormProblem<X, Y>& p, bool backward, const to
 #endif
     noKernels();
   }
-  const bool avx2 = avx2LoopsTaken();
+  [[maybe_unused]] const bool avx2 = avx2LoopsTaken();  // (no AVX2 build off x86-64)
   cw::parallel::parallelChunks(p.rows, cpuThreads(p.rows * p.dim), [&](int64_t begin, int64_t end, int worker) {
 #if CELLWRIGHT_FUSED_AVX2
     if (avx2) return cpu_avx2::residualNormRows(p, backward, begin, end, worker);

@@ -34,7 +34,7 @@ std::atomic<bool> avx2Allowed{true};
 
 template <typename T, typename Acc>
 void runOnCpu(const fused::Problem<T, Acc>& p, int64_t d, fused::Pass pass) {
-  const bool avx2 = cw::plugins::fused::avx2LoopsTaken();
+  [[maybe_unused]] const bool avx2 = cw::plugins::fused::avx2LoopsTaken();  // (no AVX2 build off x86-64)
   const int64_t chunks = static_cast<int64_t>(p.rows) * p.rounds * p.length / p.bucket;
   // Whole chunks at a time (their queries share the keys just read), handed out to the
   // user's thread count. Not at::parallel_for: with Debian's LibTorch its OpenMP loop is
