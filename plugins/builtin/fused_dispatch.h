@@ -18,8 +18,13 @@ void withKernelTypes(torch::ScalarType t, F&& f) {
     f(float{}, float{});
 }
 
+// Whether the fused CPU loops (LSH attention's and the block steps') may take their AVX2
+// build where the processor has AVX2 and FMA (default true). Process-wide; tests turn it off
+// to check the baseline build beside it.
+void allowAvx2Loops(bool allowed);
+
 // Whether the CPU loops take their AVX2 build: this build has one, the processor has AVX2
-// and FMA, and lsh::allowFusedAvx2Loops has not turned it off.
+// and FMA, and allowAvx2Loops has not turned it off.
 bool avx2LoopsTaken();
 
 }  // namespace cw::plugins::fused

@@ -30,8 +30,6 @@ torch::ScalarType kernelInputType(torch::ScalarType t) {
 }
 torch::ScalarType accumulatorType(torch::ScalarType t) { return t == torch::kDouble ? torch::kDouble : torch::kFloat; }
 
-std::atomic<bool> avx2Allowed{true};
-
 template <typename T, typename Acc>
 void runOnCpu(const fused::Problem<T, Acc>& p, int64_t d, fused::Pass pass) {
   [[maybe_unused]] const bool avx2 = cw::plugins::fused::avx2LoopsTaken();  // (no AVX2 build off x86-64)
@@ -183,25 +181,6 @@ struct FusedLshFunction : public torch::autograd::Function<FusedLshFunction> {
 };
 
 }  // namespace
-
-void allowFusedAvx2Loops(bool allowed) { avx2Allowed = allowed; }
-
-}  // namespace cw::plugins::lsh
-
-namespace cw::plugins::fused {
-
-bool avx2LoopsTaken() {
-#if CELLWRIGHT_FUSED_AVX2
-  static const bool present = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return present && lsh::avx2Allowed.load();
-#else
-  return false;
-#endif
-}
-
-}  // namespace cw::plugins::fused
-
-namespace cw::plugins::lsh {
 
 bool fusedAttentionSupported(const torch::Tensor& qk, int64_t rounds, int64_t bucketSize) {
   if (!fused::headWidthCompiled(qk.size(-1)) || rounds > fused::kMaxRounds || (2 * bucketSize) % fused::kKeyBlock != 0)

@@ -15,11 +15,6 @@ namespace cw::plugins::lsh {
 // has the kernels.
 bool fusedAttentionSupported(const torch::Tensor& qk, int64_t rounds, int64_t bucketSize);
 
-// Whether the fused CPU loops (these and fused_block.h's) may take their AVX2 build where
-// the processor has AVX2 and FMA (default true). Process-wide; tests turn it off to check
-// the baseline build beside it.
-void allowFusedAvx2Loops(bool allowed);
-
 // lshAttention's semantics (bucketSize, dedupRounds, scoreBlockBytes of `options`), fused.
 // qk, v [N, L, d]; keyPadding [N, L] bool or undefined; buckets from hashBuckets.
 torch::Tensor fusedLshAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding,

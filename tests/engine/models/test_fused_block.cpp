@@ -5,8 +5,8 @@
 
 #include "cellwright/compute/compat.h"
 #include "fused_block.h"
+#include "fused_dispatch.h"
 #include "layers.h"
-#include "lsh_fused.h"
 #include "model_test_support.h"
 
 namespace {
@@ -149,7 +149,7 @@ TEST(FusedBlock, BaselineAndAvx2LoopsAgreeWithTorchInFp32) {
   const auto want = gradientsOf(expected, weight, inputs);
   const auto wantGelu = gradientsOf(expectedGelu, weight, {in.y})[0];
   for (bool avx2 : {true, false}) {
-    cw::plugins::lsh::allowFusedAvx2Loops(avx2);
+    fused::allowAvx2Loops(avx2);
     torch::manual_seed(12);
     auto out = fused::residualNorm(in.x, in.y, in.gamma, in.beta, 1e-5, p, false).value;
     EXPECT_LT(relativeError(out, expected), 1e-6) << avx2;
@@ -160,7 +160,7 @@ TEST(FusedBlock, BaselineAndAvx2LoopsAgreeWithTorchInFp32) {
     EXPECT_LT(relativeError(gelu, expectedGelu), 1e-6) << avx2;
     EXPECT_LT(relativeError(gradientsOf(gelu, weight, {in.y})[0], wantGelu), 1e-6) << avx2;
   }
-  cw::plugins::lsh::allowFusedAvx2Loops(true);
+  fused::allowAvx2Loops(true);
 }
 
 TEST(FusedBlock, TransformerBlockGivesTheSameResultFusedOrNot) {

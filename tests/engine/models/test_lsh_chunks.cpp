@@ -7,6 +7,7 @@
 
 #include "cellwright/compute/compat.h"
 #include "cellwright/compute/heap_memory.h"
+#include "fused_dispatch.h"
 #include "lsh_attention.h"
 #include "lsh_fused.h"
 #include "model_test_support.h"
@@ -199,7 +200,7 @@ TEST(LshChunks, TokenAloneInOneRoundOnlyGetsTheReferenceGradients) {
 
 namespace {
 
-lsh::LshOptions fused(int64_t bucket, int64_t rounds, bool dedup, int64_t blockBytes = lsh::kScoreBlockBytes) {
+lsh::LshOptions fusedOptions(int64_t bucket, int64_t rounds, bool dedup, int64_t blockBytes = lsh::kScoreBlockBytes) {
   lsh::LshOptions o{bucket, rounds, dedup};
   o.fusedKernels = true;
   o.scoreBlockBytes = blockBytes;
@@ -218,7 +219,7 @@ TEST(LshFused, GivesTheReferenceOutputAndGradients) {
   for (bool dedup : {false, true}) {
     const auto reference = run(in, withRecompute(false, int64_t{1} << 30, dedup));
     for (int64_t blockBytes : {int64_t{1}, int64_t{1} << 30}) {
-      const auto fusedRun = run(in, fused(8, 3, dedup, blockBytes));
+      const auto fusedRun = run(in, fusedOptions(8, 3, dedup, blockBytes));
       EXPECT_LT(relativeError(fusedRun.out, reference.out), 1e-12) << blockBytes << " dedup " << dedup;
       EXPECT_LT(relativeError(fusedRun.dqk, reference.dqk), 1e-10) << blockBytes << " dedup " << dedup;
       EXPECT_LT(relativeError(fusedRun.dv, reference.dv), 1e-10) << blockBytes << " dedup " << dedup;
@@ -230,10 +231,10 @@ TEST(LshFused, BaselineAndAvx2LoopsAgree) {
   // The same slot code built for x86-64 and for AVX2 with FMA (where this processor has
   // it): fp32 sums in other orders and with fused multiply-adds, nothing more.
   const auto in = makeInputs(torch::kFloat, 4, 128, 64, 4, 16, 40);
-  const auto best = run(in, fused(8, 4, true));
-  lsh::allowFusedAvx2Loops(false);
-  const auto baseline = run(in, fused(8, 4, true));
-  lsh::allowFusedAvx2Loops(true);
+  const auto best = run(in, fusedOptions(8, 4, true));
+  cw::plugins::fused::allowAvx2Loops(false);
+  const auto baseline = run(in, fusedOptions(8, 4, true));
+  cw::plugins::fused::allowAvx2Loops(true);
   const auto reference = run(in, withRecompute(false, int64_t{1} << 30, true));
   for (const auto* r : {&best, &baseline}) {
     EXPECT_LT(relativeError(r->out, reference.out), 1e-5);
@@ -248,7 +249,7 @@ TEST(LshFused, PaddingAndTokensAloneGetTheReferenceResults) {
   const auto in = makeInputs(torch::kDouble, 2, 32, 4, 2, 4, 29);
   for (bool dedup : {false, true}) {
     const auto reference = run(in, withRecompute(false, int64_t{1} << 30, dedup));
-    const auto fusedRun = run(in, fused(8, 2, dedup));
+    const auto fusedRun = run(in, fusedOptions(8, 2, dedup));
     EXPECT_LT(relativeError(fusedRun.out, reference.out), 1e-12) << dedup;
     EXPECT_LT(relativeError(fusedRun.dqk, reference.dqk), 1e-10) << dedup;
     EXPECT_LT(relativeError(fusedRun.dv, reference.dv), 1e-10) << dedup;
@@ -262,7 +263,7 @@ TEST(LshFused, ReadsBf16InputsAndSumsInFp32) {
   Inputs rounded = in;
   rounded.qk = in.qk.to(torch::kBFloat16);
   rounded.v = in.v.to(torch::kBFloat16);
-  const auto bf16 = run(rounded, fused(8, 4, true));
+  const auto bf16 = run(rounded, fusedOptions(8, 4, true));
   EXPECT_EQ(bf16.out.scalar_type(), torch::kBFloat16);
   Inputs widened = rounded;
   widened.qk = rounded.qk.to(torch::kFloat);
@@ -277,5 +278,5 @@ TEST(LshFused, OtherHeadWidthsTakeTheTorchFormulation) {
   const auto in = makeInputs(torch::kDouble, 2, 32, 6, 2, 8, 3);
   EXPECT_FALSE(lsh::fusedAttentionSupported(in.qk, 2, 8));
   const auto reference = run(in, withRecompute(false));
-  EXPECT_LT(relativeError(run(in, fused(8, 2, false)).out, reference.out), 1e-12);
+  EXPECT_LT(relativeError(run(in, fusedOptions(8, 2, false)).out, reference.out), 1e-12);
 }
