@@ -24,7 +24,7 @@ configure_and_build() {  # extra cmake arguments
     -DCMAKE_CUDA_ARCHITECTURES=90 "$@" &&
     cmake --build "$BUILD_DIR" --target cellwright_bench_models -j "$(nproc)"
 }
-# Our CUDA kernels (fused LSH attention, fused block steps) and the fused AdamW step were
+# Our CUDA kernels (fused LSH attention's slots and tiles, fused block steps) and the fused AdamW step were
 # compiled, never run, before a GPU session: if they do not build there, or the run stops,
 # the models still run on torch's ops alone, and the log says so.
 kernels=ON
@@ -37,13 +37,21 @@ fi
 echo "== built in ${SECONDS} s (kernels ${kernels})"
 mkdir -p bench/results
 status=0
+bench() { "$BUILD_DIR/bench/models/cellwright_bench_models" --device cuda --out bench/results "$@"; }
 # The executable also writes its log to $OUT when set.
-"$BUILD_DIR/bench/models/cellwright_bench_models" --device cuda --check-fused-kernels --out bench/results "$@" || status=$?
+bench --check-fused-kernels "$@" || status=$?
+# A run that stops (a CUDA fault) goes on first without LSH's tile kernels (the newest), then
+# without any of ours.
 if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ "$kernels" = ON ]; then
-  echo "!! the run with Cellwright's CUDA kernels stopped (status $status); once more without them"
-  configure_and_build -DCELLWRIGHT_CUDA_KERNELS=OFF
+  echo "!! the run with Cellwright's CUDA kernels stopped (status $status); once more with LSH's slot kernels for its tiles"
   status=0
-  "$BUILD_DIR/bench/models/cellwright_bench_models" --device cuda --out bench/results "$@" || status=$?
+  bench --check-fused-kernels --no-tile-kernels "$@" || status=$?
+  if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
+    echo "!! stopped again (status $status); once more without Cellwright's CUDA kernels"
+    configure_and_build -DCELLWRIGHT_CUDA_KERNELS=OFF
+    status=0
+    bench "$@" || status=$?
+  fi
 fi
 echo "== done at ${SECONDS} s, status ${status}"
 # 3 = a model's bf16 result disagreed with fp32 (see the table's check column).

@@ -3,7 +3,7 @@
 // settings of ../shared/docs/seed-models.md. Synthetic token batches (speed does not depend
 // on the values). Writes a log to --out (default bench/results) and to $OUT when set.
 //
-//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--out DIR]
+//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--no-tile-kernels] [--out DIR]
 #include <sys/resource.h>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -27,6 +27,7 @@
 #include "bench_support.h"
 #include "cellwright/plugins/builtin.h"
 #include "fused_checks.h"
+#include "lsh_fused.h"
 #include "lsh_attention.h"
 
 #ifdef CELLWRIGHT_BENCH_CUDA
@@ -275,8 +276,9 @@ int main(int argc, char** argv) {
     else if (arg == "--mapped-allocations") heapScope = false;
     else if (arg == "--plain-attention") cw::compute::setAttentionBlocking(false);  // whole score tensors, as reference
     else if (arg == "--check-fused-kernels") checkFused = true;  // its peak memory would count in the CPU's max RSS
+    else if (arg == "--no-tile-kernels") cw::plugins::lsh::allowTileKernels(false);  // LSH's slot kernels on CUDA
     else {
-      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--out DIR]\n";
+      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--no-tile-kernels] [--out DIR]\n";
       return 2;
     }
   }

@@ -54,6 +54,30 @@ std::string checkLsh(const torch::Device& device, bool& agrees) {
        << "4 rounds, buckets of 64, padding): output rel. err " << relativeError(fused[0], reference[0]) << ", dqk "
        << relativeError(fused[1], reference[1]) << ", dv " << relativeError(fused[2], reference[2]);
   for (int i = 0; i < 3; ++i) agrees = agrees && relativeError(fused[i], reference[i]) < 1e-4;
+  // bf16, as autocast hands it over: on CUDA the tile kernels (tensor cores) against the slot
+  // kernels. Disagreeing tiles are turned off for the model rows, which then still measure.
+  const bool tilesWanted = lsh::tileKernelsAllowed();  // (off under --no-tile-kernels)
+  bool tilesRan = false, tilesAgree = true;
+  if (device.is_cuda() && tilesWanted) {
+    auto small16 = small;
+    for (int i : {0, 1, 3}) small16[i] = small16[i].to(torch::kBFloat16);
+    const int64_t before = lsh::tileKernelCalls();
+    const auto tiles = run(small16, true);
+    tilesRan = lsh::tileKernelCalls() > before;
+    lsh::allowTileKernels(false);
+    const auto slots = run(small16, true);
+    lsh::allowTileKernels(true);
+    if (tilesRan) {
+      line << "; in bf16, the tile kernels (tensor cores) vs the slot kernels: output rel. err "
+           << relativeError(tiles[0], slots[0]) << ", dqk " << relativeError(tiles[1], slots[1]) << ", dv "
+           << relativeError(tiles[2], slots[2]);
+      for (int i = 0; i < 3; ++i) tilesAgree = tilesAgree && relativeError(tiles[i], slots[i]) < 2e-2;
+      if (!tilesAgree) line << " (DISAGREE: the tile kernels are off for everything below)";
+      agrees = agrees && tilesAgree;
+    } else {
+      line << "; the tile kernels did not run (not compiled for this shape, or too little shared memory)";
+    }
+  }
   // Batch 8 × 10 heads; on the CPU at 1,024 genes, with freed blocks kept as training does.
   std::optional<cw::HeapMemoryScope> heap;
   if (device.is_cpu()) heap.emplace();
@@ -64,16 +88,25 @@ std::string checkLsh(const torch::Device& device, bool& agrees) {
   auto milliseconds = [&](const std::function<void()>& call) { return millisecondsPerCall(device, call); };
   line << std::fixed << std::setprecision(1) << ". One call at 80 x " << length << " x 64"
        << (device.is_cuda() ? " in bf16" : "") << ", forward + backward / forward without autograd:";
-  for (bool f : {true, false}) {
+  struct Variant {
+    const char* name;
+    bool fused, tiles;
+  };
+  std::vector<Variant> variants{{"fused", true, true}, {"torch", false, false}};
+  if (tilesRan) variants = {{"fused tiles", true, true}, {"fused slots", true, false}, {"torch", false, false}};
+  for (const auto& variant : variants) {
     lsh::LshOptions options{64, 4, true};
-    options.fusedKernels = f;
-    const double trained = milliseconds([&] { run(large, f); });
+    options.fusedKernels = variant.fused;
+    lsh::allowTileKernels(variant.tiles && tilesWanted && tilesAgree);
+    const double trained = milliseconds([&] { run(large, variant.fused); });
     const double inferred = milliseconds([&] {
       torch::NoGradGuard noGrad;
       lsh::lshAttention(large[0], large[1], large[2], large[4], options);
     });
-    line << (f ? " fused " : "; torch ") << trained << " / " << inferred << " ms";
+    line << (variant.fused && variant.tiles ? " " : "; ") << variant.name << " " << trained << " / " << inferred
+         << " ms";
   }
+  lsh::allowTileKernels(tilesWanted && tilesAgree);
   line << ".\n";
   return line.str();
 }

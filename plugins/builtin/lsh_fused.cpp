@@ -11,6 +11,7 @@
 #include "cellwright/core/parallel.h"
 #include "fused_dispatch.h"
 #include "lsh_fused_math.h"
+#include "lsh_tile_math.h"
 
 #if CELLWRIGHT_CUDA_KERNELS
 #include <c10/cuda/CUDAGuard.h>
@@ -64,6 +65,29 @@ void run(const fused::Problem<T, Acc>& p, int64_t d, fused::Pass pass, const tor
 #else
   throw cw::Error("fused LSH attention: this build has no CUDA kernels");
 #endif
+}
+
+std::atomic<bool> tilesAllowed{true};
+std::atomic<int64_t> tileCalls{0};
+
+// On CUDA with bf16 input (autocast), the tile kernels (tensor cores) where they are compiled
+// for the bucket and head width and the device's blocks have the shared memory; backward
+// then takes dq, dk and dv in one pass. Returns whether they ran (else the slot kernels run).
+template <typename T, typename Acc>
+bool runTiles(const fused::Problem<T, Acc>& p, int64_t d, bool backward, const torch::Device& device) {
+#if CELLWRIGHT_CUDA_KERNELS
+  if constexpr (std::is_same_v<T, cw::plugins::fused::Bf16>) {
+    if (!device.is_cuda() || !tilesAllowed.load()) return false;
+    const c10::cuda::CUDAGuard onDevice(device);
+    bool taken = false;
+    if (const char* error = tile::runOnCuda(p, d, backward, c10::cuda::getCurrentCUDAStream(device.index()).stream(),
+                                            taken))
+      throw cw::Error(std::string("fused LSH attention (tiles): CUDA error: ") + error);
+    if (taken) ++tileCalls;
+    return taken;
+  }
+#endif
+  return false;
 }
 
 // The CUDA kernels read bf16 rows in 16-byte loads: a tensor whose data does not start on
@@ -130,7 +154,7 @@ struct FusedLshFunction : public torch::autograd::Function<FusedLshFunction> {
         auto p = problemFor<decltype(t), decltype(a)>(in, start, count);
         p.roundOut = dataOf<decltype(a)>(roundOut);
         p.roundLse = dataOf<decltype(a)>(roundLse);
-        run(p, d, fused::Pass::Forward, q.device());
+        if (!runTiles(p, d, false, q.device())) run(p, d, fused::Pass::Forward, q.device());
       });
       // The rounds' softmaxes weighted by their total mass: one softmax over all windows.
       auto sliceLse = lse.narrow(0, start, count), sliceOut = out.narrow(0, start, count);
@@ -168,6 +192,7 @@ struct FusedLshFunction : public torch::autograd::Function<FusedLshFunction> {
         p.dq = dataOf<Acc>(roundDq);
         p.dk = dataOf<Acc>(roundDk);
         p.dv = dataOf<Acc>(roundDv);
+        if (runTiles(p, d, true, out.device())) return;
         run(p, d, fused::Pass::QueryGradients, out.device());
         run(p, d, fused::Pass::KeyGradients, out.device());
       });
@@ -181,6 +206,10 @@ struct FusedLshFunction : public torch::autograd::Function<FusedLshFunction> {
 };
 
 }  // namespace
+
+void allowTileKernels(bool allowed) { tilesAllowed = allowed; }
+bool tileKernelsAllowed() { return tilesAllowed.load(); }
+int64_t tileKernelCalls() { return tileCalls.load(); }
 
 bool fusedAttentionSupported(const torch::Tensor& qk, int64_t rounds, int64_t bucketSize) {
   if (!fused::headWidthCompiled(qk.size(-1)) || rounds > fused::kMaxRounds || (2 * bucketSize) % fused::kKeyBlock != 0)

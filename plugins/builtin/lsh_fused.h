@@ -15,6 +15,14 @@ namespace cw::plugins::lsh {
 // has the kernels.
 bool fusedAttentionSupported(const torch::Tensor& qk, int64_t rounds, int64_t bucketSize);
 
+// Whether bf16 input on CUDA may take the tile kernels (lsh_tile_math.h: tensor-core tile
+// products per chunk) where they are compiled for its shape (default true); off, the slot
+// kernels run. Process-wide; the GPU check compares both.
+void allowTileKernels(bool allowed);
+bool tileKernelsAllowed();
+// How many forward or backward passes the tile kernels have run in this process.
+int64_t tileKernelCalls();
+
 // lshAttention's semantics (bucketSize, dedupRounds, scoreBlockBytes of `options`), fused.
 // qk, v [N, L, d]; keyPadding [N, L] bool or undefined; buckets from hashBuckets.
 torch::Tensor fusedLshAttention(const torch::Tensor& qk, const torch::Tensor& v, const torch::Tensor& keyPadding,
