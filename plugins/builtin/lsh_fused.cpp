@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <type_traits>
@@ -65,6 +66,43 @@ void run(const fused::Problem<T, Acc>& p, int64_t d, fused::Pass pass, const tor
 #else
   throw cw::Error("fused LSH attention: this build has no CUDA kernels");
 #endif
+}
+
+// Combines the rounds of p.roundOut and p.roundLse into out [N, L, d] and lse [N, L] in one pass
+// (combinedLse, roundWeight), where torch's ops read the per-round outputs three times.
+template <typename T, typename Acc>
+void combineRounds(const fused::Problem<T, Acc>& p, int64_t d, Acc* out, Acc* lse, const torch::Device& device) {
+  if (device.is_cuda()) {
+#if CELLWRIGHT_CUDA_KERNELS
+    if constexpr (!std::is_same_v<Acc, double>) {
+      const c10::cuda::CUDAGuard onDevice(device);
+      if (const char* error =
+              fused::combineOnCuda(p, d, out, lse, c10::cuda::getCurrentCUDAStream(device.index()).stream()))
+        throw cw::Error(std::string("fused LSH attention: CUDA error: ") + error);
+      return;
+    }
+#endif
+    throw cw::Error("fused LSH attention: this build has no CUDA kernels for this input");
+  }
+  const int64_t positions = static_cast<int64_t>(p.rows) * p.length;
+  cw::parallel::dynamicChunks(
+      positions, at::get_num_threads(), 1024,
+      [&](int64_t begin, int64_t end) {
+        Acc weight[fused::kMaxRounds];
+        for (int64_t at = begin; at < end; ++at) {
+          const auto row = static_cast<int32_t>(at / p.length), position = static_cast<int32_t>(at % p.length);
+          const Acc combined = fused::combinedLse(p, row, position);
+          for (int32_t r = 0; r < p.rounds; ++r) weight[r] = fused::roundWeight(p, row, r, position, combined);
+          Acc* to = out + at * d;
+          std::fill(to, to + d, Acc(0));
+          for (int32_t r = 0; r < p.rounds; ++r) {
+            const Acc* from = p.roundOut + ((static_cast<int64_t>(row) * p.rounds + r) * p.length + position) * d;
+            for (int64_t c = 0; c < d; ++c) to[c] += from[c] * weight[r];
+          }
+          lse[at] = combined;
+        }
+      },
+      [](int64_t) {});
 }
 
 std::atomic<bool> tilesAllowed{true};
@@ -155,12 +193,9 @@ struct FusedLshFunction : public torch::autograd::Function<FusedLshFunction> {
         p.roundOut = dataOf<decltype(a)>(roundOut);
         p.roundLse = dataOf<decltype(a)>(roundLse);
         if (!runTiles(p, d, false, q.device())) run(p, d, fused::Pass::Forward, q.device());
+        // The rounds' softmaxes weighted by their total mass: one softmax over all windows.
+        combineRounds(p, d, dataOf<decltype(a)>(out, start * l * d), dataOf<decltype(a)>(lse, start * l), q.device());
       });
-      // The rounds' softmaxes weighted by their total mass: one softmax over all windows.
-      auto sliceLse = lse.narrow(0, start, count), sliceOut = out.narrow(0, start, count);
-      torch::logsumexp_out(sliceLse, roundLse, {1}, false);
-      roundOut.mul_(roundLse.sub_(sliceLse.unsqueeze(1)).exp_().unsqueeze(-1));
-      torch::sum_out(sliceOut, roundOut, {1});
     });
     ctx->save_for_backward({q, k, v, slotPos, chunkOf, padding, out, lse});
     ctx->saved_data["rounds"] = rounds;

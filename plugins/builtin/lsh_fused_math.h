@@ -344,6 +344,33 @@ CW_LSH_HD void keyGradientSlot(const Problem<T, Acc>& p, int32_t row, int32_t s)
   }
 }
 
+// The rounds combined at position `position` of `row`, by their log-sum-exp: that of the
+// rounds' log-sum-exps (a softmax over the union of the windows), and each round's weight
+// exp(lse_r − lse), its share of the mass.
+template <typename T, typename Acc>
+CW_LSH_HD Acc combinedLse(const Problem<T, Acc>& p, int32_t row, int32_t position) {
+  const Acc* lse = p.roundLse + static_cast<int64_t>(row) * p.rounds * p.length + position;
+  Acc top = lse[0];
+  for (int32_t r = 1; r < p.rounds; ++r) top = lse[static_cast<int64_t>(r) * p.length] > top ? lse[static_cast<int64_t>(r) * p.length] : top;
+  Acc sum = 0;
+  for (int32_t r = 0; r < p.rounds; ++r) sum += expOf(lse[static_cast<int64_t>(r) * p.length] - top);
+  return top + logOf(sum);
+}
+template <typename T, typename Acc>
+CW_LSH_HD Acc roundWeight(const Problem<T, Acc>& p, int32_t row, int32_t round, int32_t position, Acc lse) {
+  return expOf(p.roundLse[(static_cast<int64_t>(row) * p.rounds + round) * p.length + position] - lse);
+}
+// Element c of the combined output at (row, position), head width d, its weights taken on
+// the spot (the CUDA kernel's thread per element; the CPU loop takes them once per position).
+template <typename T, typename Acc>
+CW_LSH_HD Acc combinedValue(const Problem<T, Acc>& p, int64_t d, int32_t row, int32_t position, int64_t c, Acc lse) {
+  Acc value = 0;
+  for (int32_t r = 0; r < p.rounds; ++r)
+    value += p.roundOut[((static_cast<int64_t>(row) * p.rounds + r) * p.length + position) * d + c] *
+             roundWeight(p, row, r, position, lse);
+  return value;
+}
+
 }  // namespace CW_LSH_ISA
 
 // The head widths the slot code is compiled for (its per-thread rows are fixed arrays).
@@ -369,5 +396,10 @@ void runChunks(const Problem<T, Acc>& p, int64_t d, Pass pass, int64_t beginChun
 // Returns null, or the CUDA error's text.
 template <typename T, typename Acc>
 const char* runOnCuda(const Problem<T, Acc>& p, int64_t d, Pass pass, void* stream);
+
+// Combines the rounds of roundOut and roundLse into out [N, L, d] and lse [N, L] (combinedLse,
+// combinedValue) on the CUDA stream `stream`, one thread per element; cuda/lsh_fused.cu.
+template <typename T, typename Acc>
+const char* combineOnCuda(const Problem<T, Acc>& p, int64_t d, Acc* out, Acc* lse, void* stream);
 
 }  // namespace cw::plugins::lsh::fused

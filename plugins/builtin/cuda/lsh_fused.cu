@@ -46,7 +46,31 @@ const char* launchPass(const Problem<T, Acc>& p, Pass pass, cudaStream_t stream)
   return "unknown pass";
 }
 
+template <typename T, typename Acc>
+__global__ void __launch_bounds__(kThreads) combineKernel(const Problem<T, Acc> p, int64_t d, Acc* out, Acc* lse) {
+  const int64_t element = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (element >= static_cast<int64_t>(p.rows) * p.length * d) return;
+  const int64_t at = element / d, c = element % d;  // consecutive threads: one position's values
+  const auto row = static_cast<int32_t>(at / p.length), position = static_cast<int32_t>(at % p.length);
+  const Acc combined = combinedLse(p, row, position);
+  out[element] = combinedValue(p, d, row, position, c, combined);
+  if (c == 0) lse[at] = combined;
+}
+
 }  // namespace
+
+template <typename T, typename Acc>
+const char* combineOnCuda(const Problem<T, Acc>& p, int64_t d, Acc* out, Acc* lse, void* stream) {
+  const int64_t blocks = (static_cast<int64_t>(p.rows) * p.length * d + kThreads - 1) / kThreads;
+  if (blocks > 0x7fffffff) return "too many elements for one launch";
+  if (blocks == 0) return nullptr;
+  combineKernel<<<static_cast<unsigned>(blocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(p, d, out, lse);
+  const cudaError_t error = cudaGetLastError();
+  return error == cudaSuccess ? nullptr : cudaGetErrorString(error);
+}
+
+template const char* combineOnCuda<float, float>(const Problem<float, float>&, int64_t, float*, float*, void*);
+template const char* combineOnCuda<Bf16, float>(const Problem<Bf16, float>&, int64_t, float*, float*, void*);
 
 template <typename T, typename Acc>
 const char* runOnCuda(const Problem<T, Acc>& p, int64_t d, Pass pass, void* stream) {

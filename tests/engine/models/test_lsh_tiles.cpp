@@ -3,7 +3,8 @@
 // thread's share of a phase in turn and the tile products as scalar sums, against the slot
 // code's CPU loops on the same bf16 problems: every per-round output of forward and backward.
 // The tiles round probabilities, score gradients and dOut to bf16 for the tensor cores, so
-// they agree to bf16's precision, not exactly.
+// they agree to bf16's precision, not exactly. Also the CUDA kernel's combination of rounds,
+// one element at a time, against the log-sum-exp written out.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -47,12 +48,14 @@ struct CpuExec {
 
 struct Outputs {
   std::vector<float> out, lse, dq, dk, dv;
-  explicit Outputs(const tile::Problem& p, int width) {
+  template <typename T>
+  Outputs(const fused::Problem<T, float>& p, int width) {
     const size_t perRound = static_cast<size_t>(p.rows) * p.rounds * p.length;
     out.assign(perRound * width, 0), lse.assign(perRound, 0);
     dq.assign(perRound * width, 0), dk.assign(perRound * width, 0), dv.assign(perRound * width, 0);
   }
-  void into(tile::Problem& p) {
+  template <typename T>
+  void into(fused::Problem<T, float>& p) {
     p.roundOut = out.data(), p.roundLse = lse.data(), p.dq = dq.data(), p.dk = dk.data(), p.dv = dv.data();
   }
 };
@@ -126,4 +129,32 @@ TEST(LshTiles, ReferenceShapeFitsTwoBlocksToAnH100Multiprocessor) {
   EXPECT_LE(backward, half);
   const size_t most = tile::carve<64, 64>(nullptr, fused::kMaxRounds, true).bytes;
   EXPECT_LE(most, 227u * 1024);
+}
+
+TEST(LshRoundCombine, ElementByElementAsTheLogSumExpOfRounds) {
+  // Rounds' outputs and log-sum-exps from the slot code's forward, combined as the CUDA
+  // kernel does (combinedLse, combinedValue) and in double from their definition.
+  const cw::test::LshSlotProblem data(2, 3, 32, 8, 16);
+  auto p = data.problem(data.q, data.k, data.v);
+  Outputs rounds(p, 16);
+  rounds.into(p);
+  fused::cpu_baseline::runChunks(p, 16, fused::Pass::Forward, 0, static_cast<int64_t>(p.rows) * p.rounds * p.length / p.bucket);
+  std::vector<float> got, want;
+  for (int32_t row = 0; row < p.rows; ++row)
+    for (int32_t position = 0; position < p.length; ++position) {
+      double total = 0;
+      for (int32_t r = 0; r < p.rounds; ++r) total += std::exp(static_cast<double>(rounds.lse[(row * p.rounds + r) * p.length + position]));
+      const float lse = fused::combinedLse(p, row, position);
+      EXPECT_NEAR(lse, std::log(total), 1e-5);
+      for (int c = 0; c < 16; ++c) {
+        double value = 0;
+        for (int32_t r = 0; r < p.rounds; ++r) {
+          const size_t at = static_cast<size_t>(row * p.rounds + r) * p.length + position;
+          value += std::exp(rounds.lse[at] - std::log(total)) * rounds.out[at * 16 + c];
+        }
+        want.push_back(static_cast<float>(value));
+        got.push_back(fused::combinedValue(p, 16, row, position, c, lse));
+      }
+    }
+  EXPECT_LT(relativeDifference(got, want), 1e-6);
 }
