@@ -24,17 +24,28 @@ namespace {
 
 // The CUDA executor's contract on one CPU thread. `reversed`: threads take their shares
 // last to first, so a phase whose threads depended on each other would give other results.
+// Every phase after the first must follow a barrier: here all of a phase ends before the next
+// begins, so a missing __syncthreads would pass unseen without this count.
 struct CpuExec {
   bool reversed = false;
+  mutable int phases = 0, unsynced = 0;
+  mutable bool synced = true;
+  void begin() const {
+    unsynced += synced ? 0 : 1;
+    synced = false;
+    ++phases;
+  }
   template <typename F>
   void each(F&& f) const {
+    begin();
     for (int t = 0; t < tile::kThreads; ++t) f(reversed ? tile::kThreads - 1 - t : t, tile::kThreads);
   }
-  void sync() const {}
+  void sync() const { synced = true; }
   void add(float* at, float x) const { *at += x; }
   template <int M, int N, int K, bool TransA, bool TransB>
   void product(const fused::Bf16* a, int lda, const fused::Bf16* b, int ldb, float* c, int ldc) const {
     static_assert(M % 16 == 0 && N % 16 == 0 && K % 16 == 0, "tensor-core tiles");
+    begin();
     for (int i = 0; i < M; ++i)
       for (int j = 0; j < N; ++j) {
         float sum = 0;
@@ -71,8 +82,16 @@ Outputs byTiles(tile::Problem p, bool reversed) {
   const auto bytes = tile::carve<B, D>(nullptr, p.rounds, true).bytes;
   std::unique_ptr<char, decltype(&std::free)> shared(static_cast<char*>(std::aligned_alloc(128, bytes)), &std::free);
   const int64_t tiles = static_cast<int64_t>(p.rows) * p.rounds * (p.length / B);
-  for (int64_t t = 0; t < tiles; ++t) tile::forwardTile<B, D>(e, p, t, shared.get());
-  for (int64_t t = 0; t < tiles; ++t) tile::backwardTile<B, D>(e, p, t, shared.get());
+  for (int64_t t = 0; t < tiles; ++t) {
+    tile::forwardTile<B, D>(e, p, t, shared.get());
+    e.synced = true;  // a block's first phase needs no barrier
+  }
+  for (int64_t t = 0; t < tiles; ++t) {
+    tile::backwardTile<B, D>(e, p, t, shared.get());
+    e.synced = true;
+  }
+  EXPECT_EQ(e.unsynced, 0) << "phases run without a barrier before them";
+  EXPECT_EQ(e.phases, tiles * (6 + 11));  // forward: gather, 2 products, 3 passes; backward: gather, 5 products, 5 passes
   return o;
 }
 
