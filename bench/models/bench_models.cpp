@@ -67,6 +67,10 @@ std::vector<Setting> settings(bool tiny) {
             {"screformer-lsh-stored", "screformer", {{"fused_kernels", false}, {"recompute_scores", false}}, "small",
              500, 600, 2, 4, "classify", "tiny CPU run; scores stored for backward"},
             {"screformer-full", "screformer", {{"encoder", "full"}}, "small", 500, 600, 2, 4, "classify", "tiny CPU run"},
+            {"screformer-lsh-nonreversible", "screformer", {{"reversible", false}}, "small", 500, 600, 2, 4,
+             "classify", "tiny CPU run; activations stored"},
+            {"screformer-full-nonreversible", "screformer", {{"encoder", "full"}, {"reversible", false}}, "small", 500,
+             600, 2, 4, "classify", "tiny CPU run; activations stored"},
             {"mlp", "mlp", {}, "paper", 2000, 0, 64, 128, "classify", "tiny CPU run"},
             {"logreg", "logreg", {}, "paper", 2000, 0, 64, 128, "classify", "tiny CPU run"}};
   return {{"cellpatch", "cellpatch", {}, "paper", 2000, 70000, 256, 1024, "classify",
@@ -83,6 +87,12 @@ std::vector<Setting> settings(bool tiny) {
            "paper", 16907, 16908, 8, 32, "classify", "torch formulation, scores stored for backward"},
           {"screformer-full", "screformer", {{"encoder", "full"}}, "paper", 16907, 16908, 8, 32, "classify",
            "reference SDPA BERT: 22.0 train / 77.6 infer cells/s, 5.5 / 3.3 GiB (bf16)"},
+          // Ordinary residual layers: backward reads stored activations instead of recomputing
+          // each layer's forward (the reversible layers' extra forward pass, for memory).
+          {"screformer-lsh-nonreversible", "screformer", {{"n_hashes", 4}, {"reversible", false}}, "paper", 16907,
+           16908, 8, 32, "classify", "fused LSH, activations stored instead of recomputed (reversible: false)"},
+          {"screformer-full-nonreversible", "screformer", {{"encoder", "full"}, {"reversible", false}}, "paper", 16907,
+           16908, 8, 32, "classify", "SDPA, activations stored instead of recomputed (reversible: false)"},
           {"mlp", "mlp", {}, "paper", 16906, 0, 256, 1024, "classify", "baseline"},
           {"logreg", "logreg", {}, "paper", 16906, 0, 256, 1024, "classify", "baseline"}};
 }
