@@ -138,6 +138,12 @@ TEST(LshTiles, MatchTheSlotCodeAtWiderBuckets) {
   expectTilesMatchSlots<32, 16>(2, 2, 128, true);
 }
 
+TEST(LshTiles, MatchTheSlotCodeAtTheReferenceShape) {
+  // Buckets of 64 and 64 per head, as the paper preset runs: the softmax then takes all 256
+  // threads of a block (64 queries × 4).
+  expectTilesMatchSlots<64, 64>(1, 2, 256, true);
+}
+
 TEST(LshTiles, ReferenceShapeFitsTwoBlocksToAnH100Multiprocessor) {
   // Buckets of 64, 64 per head, 4 rounds: forward and backward each within half an SM's
   // 228 KiB less the 1 KiB the system keeps per block, so that two blocks run side by side;
