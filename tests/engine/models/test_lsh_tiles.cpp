@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -25,11 +26,18 @@ namespace {
 // The CUDA executor's contract on one CPU thread. `reversed`: threads take their shares
 // last to first, so a phase whose threads depended on each other would give other results.
 // Every phase after the first must follow a barrier: here all of a phase ends before the next
-// begins, so a missing __syncthreads would pass unseen without this count.
+// begins, so a missing __syncthreads would pass unseen without this count. Tile products
+// also keep wmma's operand rules, which scalar sums would not need: every 16×16 tile's
+// first element 32-byte aligned, leading dimensions a multiple of 8 bf16 or 4 fp32 values.
 struct CpuExec {
   bool reversed = false;
-  mutable int phases = 0, unsynced = 0;
+  mutable int phases = 0, unsynced = 0, misplacedTiles = 0;
   mutable bool synced = true;
+  template <typename T>
+  void tileAt(const T* first, int ld) const {
+    const bool aligned = reinterpret_cast<uintptr_t>(first) % 32 == 0 && (ld * sizeof(T)) % 16 == 0;
+    misplacedTiles += aligned ? 0 : 1;
+  }
   void begin() const {
     unsynced += synced ? 0 : 1;
     synced = false;
@@ -46,6 +54,14 @@ struct CpuExec {
   void product(const fused::Bf16* a, int lda, const fused::Bf16* b, int ldb, float* c, int ldc) const {
     static_assert(M % 16 == 0 && N % 16 == 0 && K % 16 == 0, "tensor-core tiles");
     begin();
+    for (int i0 = 0; i0 < M; i0 += 16)  // where the CUDA executor loads and stores each tile
+      for (int j0 = 0; j0 < N; j0 += 16) {
+        for (int k0 = 0; k0 < K; k0 += 16) {
+          tileAt(TransA ? a + k0 * lda + i0 : a + i0 * lda + k0, lda);
+          tileAt(TransB ? b + j0 * ldb + k0 : b + k0 * ldb + j0, ldb);
+        }
+        tileAt(c + i0 * ldc + j0, ldc);
+      }
     for (int i = 0; i < M; ++i)
       for (int j = 0; j < N; ++j) {
         float sum = 0;
@@ -91,6 +107,7 @@ Outputs byTiles(tile::Problem p, bool reversed) {
     e.synced = true;
   }
   EXPECT_EQ(e.unsynced, 0) << "phases run without a barrier before them";
+  EXPECT_EQ(e.misplacedTiles, 0) << "tensor-core tiles misaligned or with a leading dimension wmma refuses";
   EXPECT_EQ(e.phases, tiles * (6 + 11));  // forward: gather, 2 products, 3 passes; backward: gather, 5 products, 5 passes
   return o;
 }
