@@ -264,6 +264,9 @@ torch::Tensor fusedLshAttention(const torch::Tensor& qk, const torch::Tensor& v,
   if (l % (2 * bs) != 0) throw cw::Error("LSH attention needs a length that is a multiple of twice the bucket size");
   if (!fusedAttentionSupported(qk, rounds, bs)) throw cw::Error("fused LSH attention: not built for this input");
   if (rounds * l > std::numeric_limits<int32_t>::max()) throw cw::Error("fused LSH attention: too many slots per row");
+  // The kernels read the mask as [N, L] bytes on qk's device.
+  if (keyPadding.defined() && keyPadding.sizes() != torch::IntArrayRef{n, l})
+    throw cw::Error("fused LSH attention: the key padding mask must be [cells, genes]");
   torch::Tensor slotPos, chunkOf;
   {
     torch::NoGradGuard noGrad;
@@ -287,7 +290,7 @@ torch::Tensor fusedLshAttention(const torch::Tensor& qk, const torch::Tensor& v,
                                                   torch::nn::functional::NormalizeFuncOptions().dim(-1).p(2))
                      .to(type)
                      .contiguous();  // a new tensor: aligned
-  const auto padding = keyPadding.defined() ? keyPadding.to(torch::kByte).contiguous()
+  const auto padding = keyPadding.defined() ? keyPadding.to(qk.device(), torch::kByte).contiguous()
                                             : torch::empty({0}, qk.options().dtype(torch::kByte));
   auto out = FusedLshFunction::apply(q, k, aligned(v.to(type).contiguous()), slotPos, chunkOf, padding, rounds, bs,
                                      options.scoreBlockBytes)[0];

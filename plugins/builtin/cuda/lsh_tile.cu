@@ -59,19 +59,23 @@ __global__ void __launch_bounds__(kThreads) tileKernel(const Problem p) {
     forwardTile<B, D>(e, p, blockIdx.x, shared);
 }
 
-// The opt-in shared memory per block of the current device (227 KiB on an H100).
-int sharedBytesAvailable() {
-  int device = 0, bytes = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
-    return 0;
-  return bytes;
+// The opt-in shared memory per block of the current device (227 KiB on an H100), or the error
+// of asking (reported, not taken for "too small": the runtime would keep it as its last error
+// and blame the next launch).
+cudaError_t sharedBytesAvailable(int& bytes) {
+  int device = 0;
+  cudaError_t error = cudaGetDevice(&device);
+  if (error == cudaSuccess) error = cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+  if (error != cudaSuccess) cudaGetLastError();
+  return error;
 }
 
 template <int B, int D, bool Backward>
 const char* launch(const Problem& p, cudaStream_t stream, bool& taken) {
   const size_t bytes = carve<B, D>(nullptr, p.rounds, Backward).bytes;
-  if (static_cast<int64_t>(bytes) > sharedBytesAvailable()) return nullptr;  // taken stays false
+  int available = 0;
+  if (const cudaError_t error = sharedBytesAvailable(available); error != cudaSuccess) return cudaGetErrorString(error);
+  if (static_cast<int64_t>(bytes) > available) return nullptr;  // taken stays false
   taken = true;
   auto* kernel = tileKernel<B, D, Backward>;
   cudaError_t error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));

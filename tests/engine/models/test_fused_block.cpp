@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "cellwright/compute/compat.h"
+#include "cellwright/core/errors.h"
 #include "fused_block.h"
 #include "fused_dispatch.h"
 #include "layers.h"
@@ -133,6 +134,15 @@ TEST(FusedBlock, ResidualNormWritesTheBf16CopyAndTakesBothGradients) {
     EXPECT_LT(relativeError(got[2], want[2]), 1e-5) << both;
     EXPECT_LT(relativeError(got[3], want[3]), 1e-5) << both;
   }
+}
+
+TEST(FusedBlock, ResidualNormRefusesABetaOfAnotherType) {
+  // The kernels read beta as gamma's type and size: a bf16 or shorter beta beside fp32 gamma
+  // would be read as garbage, so it is refused with a clear error.
+  const auto in = normInputs({4, 16}, torch::kFloat, 5);
+  EXPECT_NO_THROW(fused::residualNorm(in.x, in.y, in.gamma, in.beta, 1e-5, 0.0, false));
+  EXPECT_THROW(fused::residualNorm(in.x, in.y, in.gamma, in.beta.to(torch::kBFloat16), 1e-5, 0.0, false), cw::Error);
+  EXPECT_THROW(fused::residualNorm(in.x, in.y, in.gamma, in.beta.narrow(0, 0, 8), 1e-5, 0.0, false), cw::Error);
 }
 
 TEST(FusedBlock, BaselineAndAvx2LoopsAgreeWithTorchInFp32) {

@@ -6,6 +6,7 @@
 #include <malloc.h>
 
 #include "cellwright/compute/compat.h"
+#include "cellwright/core/errors.h"
 #include "cellwright/compute/heap_memory.h"
 #include "fused_dispatch.h"
 #include "lsh_attention.h"
@@ -279,4 +280,16 @@ TEST(LshFused, OtherHeadWidthsTakeTheTorchFormulation) {
   EXPECT_FALSE(lsh::fusedAttentionSupported(in.qk, 2, 8));
   const auto reference = run(in, withRecompute(false));
   EXPECT_LT(relativeError(run(in, fusedOptions(8, 2, false)).out, reference.out), 1e-12);
+}
+
+TEST(LshFused, RefusesAPaddingMaskOfAnotherShape) {
+  // The kernels read the mask as [cells, genes] bytes: a mask of another shape would be read
+  // past its end (a transposed one, silently wrong), so it is refused with a clear error.
+  const auto in = makeInputs(torch::kDouble, 2, 32, 8, 2, 8, 5);
+  Inputs transposed = in;
+  transposed.padding = in.padding.t().contiguous();
+  EXPECT_THROW(run(transposed, fusedOptions(8, 2, true)), cw::Error);
+  Inputs bytes = in;  // the same mask as bytes: the same result as bools
+  bytes.padding = in.padding.to(torch::kByte);
+  EXPECT_TRUE(torch::equal(run(bytes, fusedOptions(8, 2, true)).out, run(in, fusedOptions(8, 2, true)).out));
 }
