@@ -3,7 +3,8 @@
 # no Qt/VTK/igraph/hnswlib, maybe no GoogleTest). Builds the engine against PyTorch's
 # LibTorch, then runs bench/models: each model's forward/backward under bf16 autocast vs
 # fp32, and training/inference cells/s and peak memory at the reference settings of
-# ../shared/docs/seed-models.md. The log goes to bench/results/ (and to $OUT when set).
+# ../shared/docs/seed-models.md. The log goes to bench/results/ (and to $OUT when set). Then,
+# with Cellwright's CUDA kernels built, their checks under compute-sanitizer (sanitizer-*.log).
 #
 #   bench/gpu.sh [extra arguments for cellwright_bench_models, e.g. --models bioformer --steps 20]
 set -euo pipefail
@@ -48,10 +49,28 @@ if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ "$kernels" = ON ]; then
   bench --check-fused-kernels --no-tile-kernels "$@" || status=$?
   if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
     echo "!! stopped again (status $status); once more without Cellwright's CUDA kernels"
+    kernels=OFF
     configure_and_build -DCELLWRIGHT_CUDA_KERNELS=OFF
     status=0
     bench "$@" || status=$?
   fi
+fi
+echo "== timed at ${SECONDS} s, status ${status}"
+# Last, so that a device time limit takes nothing above: the kernels' checks, small and untimed,
+# under compute-sanitizer: memcheck (out-of-bounds or misaligned accesses), racecheck (shared
+# memory hazards between a block's threads), synccheck (barriers), each in seconds. Findings
+# do not change the status; the logs come back with the benchmark's.
+SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if [ "$kernels" = ON ] && [ -x "$SANITIZER" ]; then
+  logs=${OUT:-bench/results}
+  for tool in memcheck racecheck synccheck; do
+    log="$logs/sanitizer-$tool.log"
+    OUT= timeout 240 "$SANITIZER" --tool "$tool" --print-limit 20 --log-file "$log" \
+      "$BUILD_DIR/bench/models/cellwright_bench_models" --device cuda --untimed-checks --models none --out "$logs/sanitized" \
+      >/dev/null 2>&1 || echo "!! $tool: the run ended with status $? (see $log)"
+    echo "== $tool at ${SECONDS} s: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log" | tail -1)," \
+      "reports naming Cellwright's kernels: $(grep -cE 'tileKernel|slotKernel|combineKernel|geluDropoutKernel|residualNormKernel' "$log")"
+  done
 fi
 echo "== done at ${SECONDS} s, status ${status}"
 # 3 = a model's bf16 result disagreed with fp32 (see the table's check column).

@@ -3,7 +3,7 @@
 // settings of ../shared/docs/seed-models.md. Synthetic token batches (speed does not depend
 // on the values). Writes a log to --out (default bench/results) and to $OUT when set.
 //
-//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--no-tile-kernels] [--out DIR]
+//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--untimed-checks] [--no-tile-kernels] [--out DIR]
 #include <sys/resource.h>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -272,6 +272,7 @@ int main(int argc, char** argv) {
   int threads = 0;     // CPU threads, 0 = all cores as the CLI and the GUI default
   bool heapScope = true;  // false: malloc as the environment sets it (bench/models/heap_trim.sh)
   bool checkFused = false;  // fused kernels against the torch code they replace, before the models
+  bool timedChecks = true;  // false: those checks small and untimed (bench/gpu.sh's compute-sanitizer runs)
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -288,9 +289,10 @@ int main(int argc, char** argv) {
     else if (arg == "--mapped-allocations") heapScope = false;
     else if (arg == "--plain-attention") cw::compute::setAttentionBlocking(false);  // whole score tensors, as reference
     else if (arg == "--check-fused-kernels") checkFused = true;  // its peak memory would count in the CPU's max RSS
+    else if (arg == "--untimed-checks") checkFused = true, timedChecks = false;
     else if (arg == "--no-tile-kernels") cw::plugins::lsh::allowTileKernels(false);  // LSH's slot kernels on CUDA
     else {
-      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--no-tile-kernels] [--out DIR]\n";
+      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--untimed-checks] [--no-tile-kernels] [--out DIR]\n";
       return 2;
     }
   }
@@ -334,7 +336,7 @@ int main(int argc, char** argv) {
     }
   };
   if (checkFused) {
-    const std::string checks = cw::bench::checkFusedKernels(device, allAgree);
+    const std::string checks = cw::bench::checkFusedKernels(device, timedChecks, allAgree);
     std::cout << checks << std::flush;
     notes << checks;
     writeLog();

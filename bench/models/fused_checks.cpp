@@ -1,6 +1,7 @@
 // The fused kernels on the benchmark's device against the torch ops they replace: LSH
 // attention, the transformer-block steps and the fused AdamW step. The tests check the
-// kernels' arithmetic through the CPU loops; this checks the CUDA launches, and times them.
+// kernels' arithmetic through the CPU loops; this checks the CUDA launches, and times them
+// (untimed, at small sizes, for a run under compute-sanitizer).
 #include "fused_checks.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -25,7 +26,7 @@ namespace {
 // gradients, and the time of one attention call at batch 8 × 10 heads (on CUDA in bf16 at
 // the reference 16,907 genes, padded to 17,024). The tests check
 // the kernels' arithmetic on the CPU; this checks the CUDA launches and times them.
-std::string checkLsh(const torch::Device& device, bool& agrees) {
+std::string checkLsh(const torch::Device& device, bool timed, bool& agrees) {
   namespace lsh = cw::plugins::lsh;
   auto inputs = [&](int64_t n, int64_t l) {
     torch::manual_seed(5);
@@ -78,6 +79,7 @@ std::string checkLsh(const torch::Device& device, bool& agrees) {
       line << "; the tile kernels did not run (not compiled for this shape, or too little shared memory)";
     }
   }
+  if (!timed) return line.str() + ".\n";
   // Batch 8 × 10 heads; on the CPU at 1,024 genes, with freed blocks kept as training does.
   std::optional<cw::HeapMemoryScope> heap;
   if (device.is_cpu()) heap.emplace();
@@ -116,10 +118,10 @@ std::string checkLsh(const torch::Device& device, bool& agrees) {
 // tokens × 512 on CUDA, 8 cells on the CPU; the hidden layer 2,048 wide), with dropout 0.1 drawn by the kernels' mask
 // (dropoutKeepMask, computed on the CPU): values and gradients, fp32 and bf16 sublayer
 // output, then the time of each step forward + backward, fused and as torch's ops.
-std::string checkBlock(const torch::Device& device, bool& agrees) {
+std::string checkBlock(const torch::Device& device, bool timed, bool& agrees) {
   namespace fused = cw::plugins::fused;
   namespace F = torch::nn::functional;
-  const int64_t rows = (device.is_cuda() ? 74 : 8) * 1001, dim = 512;  // the CPU checks at batch 8
+  const int64_t rows = (device.is_cuda() && timed ? 74 : timed ? 8 : 2) * 1001, dim = 512;  // the CPU checks at batch 8
   std::optional<cw::HeapMemoryScope> heap;  // on the CPU, freed blocks kept as training keeps them
   if (device.is_cpu()) heap.emplace();
   const double p = 0.1;
@@ -137,7 +139,8 @@ std::string checkBlock(const torch::Device& device, bool& agrees) {
   };
   std::ostringstream line;
   line << std::setprecision(2) << std::scientific
-       << "Fused block steps vs torch's ops (" << rows << " x " << dim << ", dropout " << p << "):";
+       << "Fused block steps vs torch's ops (" << rows << " x " << dim << ", dropout " << std::defaultfloat << p
+       << std::scientific << "):";
   for (auto yType : {torch::kFloat, torch::kBFloat16}) {
     auto y = torch::randn({rows, dim}, opts).to(yType).requires_grad_(true);
     const auto mask = maskOf(9, x);
@@ -167,6 +170,7 @@ std::string checkBlock(const torch::Device& device, bool& agrees) {
     agrees = agrees && worst < 1e-4;
     line << " GELU + dropout: worst rel. err " << worst << ".";
   }
+  if (!timed) return line.str() + "\n";
   // Times at the reference shapes, as training runs them: bf16 autocast on CUDA (bf16
   // sublayer, fp32 residual), fp32 on the CPU.
   const auto sublayerType = device.is_cuda() ? torch::kBFloat16 : torch::kFloat;
@@ -202,11 +206,12 @@ std::string checkBlock(const torch::Device& device, bool& agrees) {
 
 // makeAdamW's optimiser against LibTorch's AdamW over BioFormer-sized parameters: the same
 // parameters after 3 steps, whether it took the fused kernel, and the time of one step.
-std::string checkAdamW(const torch::Device& device, bool& agrees) {
+std::string checkAdamW(const torch::Device& device, bool timed, bool& agrees) {
   torch::manual_seed(12);
   std::vector<torch::Tensor> a, b;
   for (int i = 0; i < 12 * 16; ++i) {
-    const int64_t n = i % 16 < 4 ? 512 * 512 : i % 16 < 8 ? 512 : i % 16 < 10 ? 512 * 2048 : 2048;
+    int64_t n = i % 16 < 4 ? 512 * 512 : i % 16 < 8 ? 512 : i % 16 < 10 ? 512 * 2048 : 2048;
+    if (!timed) n = n / 64 + 1;  // odd lengths: the kernel's tails
     auto t = torch::randn({n}, torch::TensorOptions().device(device));
     a.push_back(t.clone().requires_grad_(true));
     b.push_back(t.clone().requires_grad_(true));
@@ -230,19 +235,20 @@ std::string checkAdamW(const torch::Device& device, bool& agrees) {
   std::ostringstream line;
   line << std::setprecision(2) << std::scientific << "AdamW (" << a.size() << " tensors, "
        << (fused ? "fused multi-tensor kernel" : "LibTorch's per-parameter step: no fused kernel on this device")
-       << ") vs LibTorch's AdamW after 3 steps: worst rel. err " << worst << std::fixed << std::setprecision(2)
-       << ". One step: " << millisecondsPerCall(device, [&] { fusedOptimizer->step(); }) << " ms against "
+       << ") vs LibTorch's AdamW after 3 steps: worst rel. err " << worst;
+  if (!timed) return line.str() + ".\n";
+  line << std::fixed << std::setprecision(2) << ". One step: " << millisecondsPerCall(device, [&] { fusedOptimizer->step(); }) << " ms against "
        << millisecondsPerCall(device, [&] { reference.step(); }) << " ms.\n";
   return line.str();
 }
 
 }  // namespace
 
-std::string checkFusedKernels(const torch::Device& device, bool& agrees) {
+std::string checkFusedKernels(const torch::Device& device, bool timed, bool& agrees) {
   std::string notes;
   for (auto* check : {&checkLsh, &checkBlock, &checkAdamW}) {
     try {
-      notes += "\n" + check(device, agrees);
+      notes += "\n" + check(device, timed, agrees);
     } catch (const std::exception& e) {
       std::string what = e.what();
       notes += "\nFused kernel check failed: " + what.substr(0, what.find('\n')) + "\n";

@@ -8,7 +8,8 @@ namespace cw::bench {
 
 // Checks the fused LSH attention, the fused transformer-block steps and the fused AdamW
 // step against the torch code they replace, and times them: one note line each. Clears
-// `agrees` where one disagrees beyond its tolerance or fails.
-std::string checkFusedKernels(const torch::Device& device, bool& agrees);
+// `agrees` where one disagrees beyond its tolerance or fails. `timed` false: small sizes and
+// no timings (each check in seconds, even under compute-sanitizer).
+std::string checkFusedKernels(const torch::Device& device, bool timed, bool& agrees);
 
 }  // namespace cw::bench
