@@ -41,8 +41,8 @@ status=0
 bench() { "$BUILD_DIR/bench/models/cellwright_bench_models" --device cuda --out bench/results "$@"; }
 # The executable also writes its log to $OUT when set.
 bench --check-fused-kernels "$@" || status=$?
-# A run that stops (a CUDA fault) goes on first without LSH's tile kernels (the newest), then
-# without any of ours.
+# A run that stops (a CUDA fault: status 4 once the device no longer computes, or a crash) goes
+# on first without LSH's tile kernels (the newest), then without any of ours.
 if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ "$kernels" = ON ]; then
   echo "!! the run with Cellwright's CUDA kernels stopped (status $status); once more with LSH's slot kernels for its tiles"
   status=0
@@ -73,5 +73,6 @@ if [ "$kernels" = ON ] && [ -x "$SANITIZER" ]; then
   done
 fi
 echo "== done at ${SECONDS} s, status ${status}"
-# 3 = a model's bf16 result disagreed with fp32 (see the table's check column).
+# 3 = a model's bf16 result disagreed with fp32, or a row failed (see the table); 4 = the device
+# stopped working even without our kernels.
 exit $status

@@ -335,11 +335,21 @@ int main(int argc, char** argv) {
                              "fine-tuning otherwise (AdamW).\n";
     }
   };
+  auto stopIfDeviceLost = [&](const std::string& after) {
+    if (!cw::bench::deviceLost(device)) return false;
+    const std::string line = "\nThe CUDA device stopped working after " + after + ": benchmark stopped (status " +
+                             std::to_string(cw::bench::kDeviceLost) + ").\n";
+    std::cout << line << std::flush;
+    notes << line;
+    writeLog();
+    return true;
+  };
   if (checkFused) {
     const std::string checks = cw::bench::checkFusedKernels(device, timedChecks, allAgree);
     std::cout << checks << std::flush;
     notes << checks;
     writeLog();
+    if (!allAgree && stopIfDeviceLost("the fused kernel checks")) return cw::bench::kDeviceLost;
   }
   for (auto s : settings(tiny)) {
     if (tokens > 0 && s.plugin != "mlp" && s.plugin != "logreg") {
@@ -399,6 +409,7 @@ int main(int argc, char** argv) {
     std::cout << row.str() << std::flush;
     log << row.str();
     writeLog();
+    if (!allAgree && stopIfDeviceLost(s.label)) return cw::bench::kDeviceLost;
 #ifdef CELLWRIGHT_BENCH_CUDA
     if (device.is_cuda()) c10::cuda::CUDACachingAllocator::emptyCache();  // next model starts clean
 #endif

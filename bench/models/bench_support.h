@@ -23,6 +23,23 @@ inline void synchronize(const torch::Device& device) {
 #endif
 }
 
+// The exit status after a CUDA fault (an illegal address, say): the context is lost and every
+// later call would fail too, so the benchmark stops, and bench/gpu.sh runs it again without the
+// newest kernels rather than logging every later row as an error.
+inline constexpr int kDeviceLost = 4;
+
+// Whether `device` still computes: false on the CPU, and after errors that leave a CUDA
+// context usable (out of memory, a refused launch).
+inline bool deviceLost(const torch::Device& device) {
+  if (!device.is_cuda()) return false;
+  try {
+    synchronize(device);
+    return torch::ones({1}, torch::TensorOptions().device(device)).sum().item<float>() != 1.0f;
+  } catch (const std::exception&) {
+    return true;
+  }
+}
+
 // Mean milliseconds of `repeats` calls after one warm-up, the device synchronised around.
 inline double millisecondsPerCall(const torch::Device& device, const std::function<void()>& call, int repeats = 3) {
   call();
