@@ -22,6 +22,7 @@ configure_and_build() {  # extra cmake arguments
     -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
     -DCELLWRIGHT_GUI=OFF -DCELLWRIGHT_BUILD_TESTS=OFF -DCELLWRIGHT_BUILD_BENCH=ON \
+    -DCELLWRIGHT_BENCH_PROFILE=${BENCH_PROFILE:-OFF} \
     -DCMAKE_CUDA_ARCHITECTURES=90 "$@" &&
     cmake --build "$BUILD_DIR" --target cellwright_bench_models -j "$(nproc)"
 }

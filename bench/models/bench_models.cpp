@@ -3,7 +3,7 @@
 // settings of ../shared/docs/seed-models.md. Synthetic token batches (speed does not depend
 // on the values). Writes a log to --out (default bench/results) and to $OUT when set.
 //
-//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--untimed-checks] [--no-tile-kernels] [--out DIR]
+//   cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--untimed-checks] [--profile] [--no-tile-kernels] [--out DIR]
 #include <sys/resource.h>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -29,6 +29,9 @@
 #include "fused_checks.h"
 #include "lsh_fused.h"
 #include "lsh_attention.h"
+#ifdef CELLWRIGHT_BENCH_PROFILE
+#include "step_profile.h"
+#endif
 
 #ifdef CELLWRIGHT_BENCH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -203,10 +206,21 @@ Agreement checkBf16(CellModel& model, const Setting& s, const TokenBatch& batch,
 struct Timing {
   double trainCellsPerS = 0, inferCellsPerS = 0, trainPeakGiB = 0, inferPeakGiB = 0;
   std::string error;
+  std::string profile;  // --profile: a training step's and an inference batch's kernels
 };
 
+// One call of `work` under the profiler, after the timed calls (so that neither the times nor
+// the peaks include its cost); empty where the profiler is not built in.
+std::string profiled(bool profile, const torch::Device& device, const std::string& title,
+                     const std::function<void()>& work) {
+#ifdef CELLWRIGHT_BENCH_PROFILE
+  if (profile) return cw::bench::profileStep(device, title, work);
+#endif
+  return {};
+}
+
 Timing timeModel(CellModel& model, const Setting& s, const ModelShape& shape, const torch::Device& device,
-                 bool bf16, int steps) {
+                 bool bf16, int steps, bool profile) {
   Timing t;
   auto optimizer = cw::compute::makeAdamW(model.parameters(), torch::optim::AdamWOptions(1e-4));  // as training
   const auto train = syntheticBatch(s, shape, s.trainBatch, device);
@@ -225,6 +239,7 @@ Timing timeModel(CellModel& model, const Setting& s, const ModelShape& shape, co
   synchronize(device);
   t.trainCellsPerS = static_cast<double>(s.trainBatch * steps) / seconds(start);
   t.trainPeakGiB = peakGiB(device);
+  t.profile += profiled(profile, device, s.label + ": one training step (batch " + std::to_string(s.trainBatch) + ")", step);
 
   const auto infer = syntheticBatch(s, shape, s.inferBatch, device);
   model.eval();
@@ -242,6 +257,7 @@ Timing timeModel(CellModel& model, const Setting& s, const ModelShape& shape, co
   synchronize(device);
   t.inferCellsPerS = static_cast<double>(s.inferBatch * steps) / seconds(start);
   t.inferPeakGiB = peakGiB(device);
+  t.profile += profiled(profile, device, s.label + ": one inference batch (" + std::to_string(s.inferBatch) + ")", forward);
   return t;
 }
 
@@ -273,6 +289,7 @@ int main(int argc, char** argv) {
   bool heapScope = true;  // false: malloc as the environment sets it (bench/models/heap_trim.sh)
   bool checkFused = false;  // fused kernels against the torch code they replace, before the models
   bool timedChecks = true;  // false: those checks small and untimed (bench/gpu.sh's compute-sanitizer runs)
+  bool profile = false;  // a training step's and an inference batch's kernels per model (bench/gpu-profile.sh)
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -290,9 +307,10 @@ int main(int argc, char** argv) {
     else if (arg == "--plain-attention") cw::compute::setAttentionBlocking(false);  // whole score tensors, as reference
     else if (arg == "--check-fused-kernels") checkFused = true;  // its peak memory would count in the CPU's max RSS
     else if (arg == "--untimed-checks") checkFused = true, timedChecks = false;
+    else if (arg == "--profile") profile = true;
     else if (arg == "--no-tile-kernels") cw::plugins::lsh::allowTileKernels(false);  // LSH's slot kernels on CUDA
     else {
-      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--untimed-checks] [--no-tile-kernels] [--out DIR]\n";
+      std::cerr << "usage: cellwright_bench_models [--device cuda|cpu] [--tiny] [--models a,b] [--steps N] [--tokens N] [--threads N] [--mapped-allocations] [--plain-attention] [--check-fused-kernels] [--untimed-checks] [--profile] [--no-tile-kernels] [--out DIR]\n";
       return 2;
     }
   }
@@ -303,6 +321,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (steps <= 0) steps = tiny ? 2 : 10;
+#ifndef CELLWRIGHT_BENCH_PROFILE
+  if (profile) {
+    std::cerr << "--profile: built without the profiler (-DCELLWRIGHT_BENCH_PROFILE=ON)\n";
+    return 2;
+  }
+#endif
   threads = cw::configureThreads(threads);  // as the CLI does; LibTorch alone starts with one
   // bf16 autocast for the timed runs on CUDA (CellPatch and the baselines stay fp32 like
   // their references); on the CPU everything is fp32.
@@ -382,7 +406,9 @@ int main(int argc, char** argv) {
               << 100.0 * static_cast<double>(agreement.bucketsBf16WouldMove) / static_cast<double>(agreement.bucketAssignments)
               << "%). With its own buckets: output rel. err " << std::setprecision(4)
               << agreement.unpinnedOutputRelError << ", grad rel. err " << agreement.unpinnedGradRelError << ".\n";
-      const Timing t = timeModel(*model, s, shape, device, bf16, steps);
+      const Timing t = timeModel(*model, s, shape, device, bf16, steps, profile);
+      std::cout << t.profile;
+      notes << t.profile;
       if (s.plugin == "bioformer") {
         // Matmul FLOPs per cell, forward: per layer L·(8d² + 4·d·ff) + 4·L²·d; training ≈ 3×.
         const auto c = model->config();
