@@ -66,7 +66,7 @@ if [ "$kernels" = ON ] && [ -x "$SANITIZER" ]; then
   logs=${OUT:-bench/results}
   for tool in memcheck racecheck synccheck; do
     log="$logs/sanitizer-$tool.log"
-    OUT= timeout 240 "$SANITIZER" --tool "$tool" --print-limit 20 --log-file "$log" \
+    OUT= timeout 150 "$SANITIZER" --tool "$tool" --print-limit 20 --log-file "$log" \
       "$BUILD_DIR/bench/models/cellwright_bench_models" --device cuda --untimed-checks --models none --out "$logs/sanitized" \
       >/dev/null 2>&1 || echo "!! $tool: the run ended with status $? (see $log)"
     echo "== $tool at ${SECONDS} s: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log" | tail -1)," \
