@@ -296,18 +296,19 @@ torch::Tensor geluDropout(const torch::Tensor& h, double p) {
   return GeluDropoutFunction::apply(h, p);
 }
 
-bool residualNormSupported(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& gamma) {
+bool residualNormSupported(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& gamma,
+                           const torch::Tensor& beta) {
+  // The kernels read gamma's and beta's data as x's type, on x's device.
   const auto t = x.scalar_type();
   return floatingKind(t) && (y.scalar_type() == t || (t == torch::kFloat && y.scalar_type() == torch::kBFloat16)) &&
-         gamma.scalar_type() == t && x.sizes() == y.sizes() && x.dim() >= 1 && gamma.numel() == x.size(-1) &&
-         x.device() == y.device() && gamma.device() == x.device() && onSupportedDevice(x);
+         gamma.scalar_type() == t && beta.scalar_type() == t && x.sizes() == y.sizes() && x.dim() >= 1 &&
+         gamma.numel() == x.size(-1) && beta.sizes() == gamma.sizes() && x.device() == y.device() &&
+         gamma.device() == x.device() && beta.device() == x.device() && onSupportedDevice(x);
 }
 
 ResidualNormOutput residualNorm(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& gamma,
                                 const torch::Tensor& beta, double eps, double p, bool lowCopy) {
-  // The kernels read beta's data as gamma's type, on x's device.
-  if (!residualNormSupported(x, y, gamma) || beta.sizes() != gamma.sizes() || beta.scalar_type() != gamma.scalar_type() ||
-      beta.device() != x.device())
+  if (!residualNormSupported(x, y, gamma, beta))
     throw cw::Error("fused residual LayerNorm: unsupported input");
   if (p < 0 || p >= 1) throw cw::Error("fused residual LayerNorm: p must be in [0, 1)");
   auto outputs = ResidualNormFunction::apply(x, y, gamma, beta, eps, p, lowCopy);

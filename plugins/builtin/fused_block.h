@@ -19,8 +19,9 @@ struct ResidualNormOutput {
 };
 
 // Whether residualNorm takes these: x float or double with y of x's dtype or bf16, gamma
-// and beta of x's dtype, on the CPU or on CUDA with kernels.
-bool residualNormSupported(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& gamma);
+// and beta of x's dtype and shape [last dim], all on x's device, the CPU or CUDA with kernels.
+bool residualNormSupported(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& gamma,
+                           const torch::Tensor& beta);
 
 // LayerNorm(x + dropout(y, p)) over the last dim with weight gamma, bias beta and `eps`,
 // with its backward; `lowCopy` also returns the result in bf16 (one pass, both outputs

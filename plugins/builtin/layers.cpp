@@ -86,7 +86,7 @@ Residual TransformerBlockImpl::forwardResidual(const Residual& x, const torch::T
 Residual TransformerBlockImpl::addAndNorm(const torch::Tensor& x, const torch::Tensor& sublayer,
                                           torch::nn::LayerNorm& norm) {
   const double p = is_training() ? dropout_ : 0.0;
-  if (!fusedSteps_ || !fused::residualNormSupported(x, sublayer, norm->weight))
+  if (!fusedSteps_ || !fused::residualNormSupported(x, sublayer, norm->weight, norm->bias))
     return {norm(x + torch::dropout(sublayer, p, is_training())), {}};
   const auto autocast = compat::autocastState(x.device().type());
   const bool lowCopy = autocast.enabled && autocast.dtype == torch::kBFloat16 && x.scalar_type() == torch::kFloat;

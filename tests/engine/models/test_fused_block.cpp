@@ -138,8 +138,11 @@ TEST(FusedBlock, ResidualNormWritesTheBf16CopyAndTakesBothGradients) {
 
 TEST(FusedBlock, ResidualNormRefusesABetaOfAnotherType) {
   // The kernels read beta as gamma's type and size: a bf16 or shorter beta beside fp32 gamma
-  // would be read as garbage, so it is refused with a clear error.
+  // would be read as garbage, so residualNormSupported says no (the layer then takes torch's
+  // ops) and residualNorm refuses it with a clear error.
   const auto in = normInputs({4, 16}, torch::kFloat, 5);
+  EXPECT_TRUE(fused::residualNormSupported(in.x, in.y, in.gamma, in.beta));
+  EXPECT_FALSE(fused::residualNormSupported(in.x, in.y, in.gamma, in.beta.to(torch::kBFloat16)));
   EXPECT_NO_THROW(fused::residualNorm(in.x, in.y, in.gamma, in.beta, 1e-5, 0.0, false));
   EXPECT_THROW(fused::residualNorm(in.x, in.y, in.gamma, in.beta.to(torch::kBFloat16), 1e-5, 0.0, false), cw::Error);
   EXPECT_THROW(fused::residualNorm(in.x, in.y, in.gamma, in.beta.narrow(0, 0, 8), 1e-5, 0.0, false), cw::Error);

@@ -284,7 +284,7 @@ TEST(LshFused, OtherHeadWidthsTakeTheTorchFormulation) {
 
 TEST(LshFused, RefusesAPaddingMaskOfAnotherShape) {
   // The kernels read the mask as [cells, genes] bytes: a mask of another shape would be read
-  // past its end (a transposed one, silently wrong), so it is refused with a clear error.
+  // wrongly (a transposed one, with as many elements, silently), so it is refused.
   const auto in = makeInputs(torch::kDouble, 2, 32, 8, 2, 8, 5);
   Inputs transposed = in;
   transposed.padding = in.padding.t().contiguous();
